@@ -1,0 +1,1 @@
+"""Environments: the composable `TradingEnv`, the vector env, presets and their registration."""
