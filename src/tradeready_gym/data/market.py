@@ -279,8 +279,7 @@ class MarketData:
                 raise ConfigError(f"data for {sym!r} must be a pandas DataFrame; got {type(df).__name__}")
             lower = {str(c).lower(): c for c in df.columns}
             if "open_time" in lower:
-                t = pd.to_datetime(df[lower["open_time"]], utc=True)
-                idx = pd.DatetimeIndex(t)
+                idx = pd.DatetimeIndex(pd.to_datetime(df[lower["open_time"]], utc=True))
             elif isinstance(df.index, pd.DatetimeIndex):
                 idx = df.index if df.index.tz is not None else df.index.tz_localize("UTC")
                 idx = idx.tz_convert("UTC")
@@ -301,16 +300,16 @@ class MarketData:
                 }
             )
         common = times[0]
-        for t in times[1:]:
-            common = np.intersect1d(common, t)
+        for other in times[1:]:
+            common = np.intersect1d(common, other)
         if timeframe is None:
             timeframe = _infer_timeframe(common if common.size > 1 else times[0])
         fields: dict[str, list[np.ndarray]] = {}
-        for t, c in zip(times, cols, strict=True):
+        for tt, c in zip(times, cols, strict=True):
             if len(times) > 1:
-                _, pos, _ = np.intersect1d(t, common, return_indices=True, assume_unique=False)
+                _, pos, _ = np.intersect1d(tt, common, return_indices=True, assume_unique=False)
             else:
-                pos = np.arange(t.shape[0])
+                pos = np.arange(tt.shape[0])
             for name, values in c.items():
                 fields.setdefault(name, []).append(values[pos])
         shared_extra = [n for n in OPTIONAL_FIELDS if len(fields.get(n, [])) == len(frames)]
