@@ -32,3 +32,33 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def shared_data() -> Path:
     """Path of the shared real-candle folder (raw/, binance-vision/)."""
     return shared_data_dir()
+
+
+def rest_market(symbols: str | list[str], timeframe: str, start: str | None = None, end: str | None = None):
+    """Real candles straight from the shared REST JSON files, aligned across ``symbols``."""
+    import numpy as np
+
+    from tradeready_gym.data.market import MarketData
+    from tradeready_gym.data.readers import read_rest_json
+
+    names = [symbols] if isinstance(symbols, str) else list(symbols)
+    frames = {}
+    for sym in names:
+        folder = shared_data_dir() / "raw" / "binance_spot_rest_klines" / sym / timeframe
+        parts = [read_rest_json(f, symbol=sym, timeframe=timeframe) for f in sorted(folder.glob("*.json.gz"))]
+        if not parts:
+            raise FileNotFoundError(f"no REST files for {sym} {timeframe} under {folder}")
+        ot = np.concatenate([p.open_time for p in parts])
+        keep = np.concatenate([[True], np.diff(ot) > 0])
+        cols = {n: np.concatenate([getattr(p, n)[:, 0] for p in parts])[keep] for n in ("open", "high", "low", "close", "volume")}
+        extra = {n: np.concatenate([p.extra[n][:, 0] for p in parts])[keep] for n in parts[0].extra}
+        md = MarketData((sym,), timeframe, ot[keep], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], extra)
+        frames[sym] = md.to_dataframe()
+    md = MarketData.from_dataframes(frames, timeframe=timeframe)
+    return md.slice(start, end)
+
+
+@pytest.fixture(scope="session")
+def btc_1h():
+    """BTCUSDT 1h, 2024-01-01 .. 2024-07-01, real candles."""
+    return rest_market("BTCUSDT", "1h", "2024-01-01", "2024-07-01")
