@@ -1,0 +1,579 @@
+"""The compiled step kernel: every active account advances one bar over shared market arrays.
+
+State layout (account index first):
+
+* ``acct``   (N, K) float64: one row of scalars per account (columns ``A_*``).
+* ``pos``    (N, S, P) float64: per account and symbol (columns ``P_*``).
+* ``orders`` (N, O, Q) float64: pending orders, compacted in placement order (columns ``O_*``).
+* ``fills``  (N, M, R) float64: the fills of the account's last step (columns ``F_*``).
+* ``clock``  (N,) int64: bar index of each account's decision.
+* ``mkt``    (T, S, 5) float64: open, high, low, close, quote volume (read-only, shared).
+* ``prm``    (12,) float64: config scalars (``X_*``); ``symtab`` (S, 2): lot step, min notional.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# market fields
+M_OPEN, M_HIGH, M_LOW, M_CLOSE, M_QV = 0, 1, 2, 3, 4
+N_MKT = 5
+
+# account columns
+A_CASH = 0
+A_EQUITY = 1
+A_FEES = 2
+A_REALIZED = 3
+A_RES_CASH = 4
+A_START_EQ = 5
+A_PEAK = 6
+A_MAXDD = 7
+A_NRET = 8
+A_MEAN = 9
+A_M2 = 10
+A_DOWN2 = 11
+A_NFILLS = 12
+A_NCLOSED = 13
+A_NWIN = 14
+A_GPROFIT = 15
+A_GLOSS = 16
+A_EXPO = 17
+A_FEE_RATE = 18
+A_START_T = 19
+A_STEP_FILLS = 20
+A_SLIP = 21
+A_BORROW = 22
+A_POSVAL = 23
+A_UPNL = 24
+A_NEXT_OID = 25
+A_TURNOVER = 26
+A_NLIQ = 27
+A_NREJECT = 28
+N_ACCT = 29
+
+# position columns
+P_QTY, P_AVG, P_RES_QTY, P_ENTRY_FEE = 0, 1, 2, 3
+N_POS = 4
+
+# order columns and kinds
+O_SYM, O_SIDE, O_KIND, O_QTY, O_PRICE, O_ID, O_RESERVED = 0, 1, 2, 3, 4, 5, 6
+N_ORD = 7
+K_MARKET, K_LIMIT, K_STOP, K_TAKE_PROFIT, K_LIQUIDATION = 0, 1, 2, 3, 4
+
+# fill columns
+F_SYM, F_SIDE, F_QTY, F_PRICE, F_FEE, F_KIND, F_BAR, F_AT_CLOSE, F_OID, F_SLIP = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+N_FILL = 10
+
+# parameters
+X_FILL_CLOSE = 0
+X_MARGIN = 1
+X_REJECT = 2
+X_SLIP_KIND = 3
+X_SLIP_BPS = 4
+X_SLIP_IMPACT = 5
+X_SLIP_EXP = 6
+X_SLIP_MAX = 7
+X_HALF_SPREAD = 8
+X_LEVERAGE = 9
+X_MAINT = 10
+X_BORROW_BAR = 11
+N_PRM = 12
+
+# error codes (negative: account index; positive: flat index of a NaN order)
+ERR_OK = 0
+
+
+@njit(cache=True, inline="always")
+def _slip(prm, notional, qv):
+    kind = prm[X_SLIP_KIND]
+    if kind == 0.0:
+        return 0.0
+    if kind == 1.0:
+        return prm[X_SLIP_BPS] * 1e-4
+    if qv <= 0.0:
+        return prm[X_SLIP_MAX] * 1e-4
+    bps = prm[X_SLIP_BPS] + 1e4 * prm[X_SLIP_IMPACT] * (notional / qv) ** prm[X_SLIP_EXP]
+    if bps > prm[X_SLIP_MAX]:
+        bps = prm[X_SLIP_MAX]
+    return bps * 1e-4
+
+
+@njit(cache=True, inline="always")
+def _floor_lot(q, step):
+    if step > 0.0:
+        k = math.floor(q / step + 1e-9)
+        qf = k * step
+        if qf > q:
+            qf = q
+        return qf
+    return q
+
+
+@njit(cache=True)
+def _apply_fill(acct, pos, fills, i, s, side, q, px, kind, bar, at_close, oid, slip_cost):
+    """Book a fill of ``q > 0`` at ``px`` on the account: cash, position, PnL, fee, record."""
+    notional = q * px
+    fee = notional * acct[i, A_FEE_RATE]
+    q0 = pos[i, s, P_QTY]
+    a0 = pos[i, s, P_AVG]
+    dq = side * q
+    # closing part (opposite sign to the position)
+    closed = 0.0
+    if q0 != 0.0 and (q0 > 0.0) != (dq > 0.0):
+        closed = min(q, abs(q0))
+    opened = q - closed
+    if closed > 0.0:
+        sign = 1.0 if q0 > 0.0 else -1.0
+        gross = closed * (px - a0) * sign
+        acct[i, A_REALIZED] += gross
+        carried = pos[i, s, P_ENTRY_FEE] * (closed / abs(q0))
+        pos[i, s, P_ENTRY_FEE] -= carried
+        net = gross - fee * (closed / q) - carried
+        acct[i, A_NCLOSED] += 1.0
+        if net > 0.0:
+            acct[i, A_NWIN] += 1.0
+            acct[i, A_GPROFIT] += net
+        else:
+            acct[i, A_GLOSS] -= net
+    q1 = q0 + dq
+    if closed >= abs(q0) and closed > 0.0 and opened == 0.0:
+        q1 = 0.0  # an exact close leaves exactly nothing
+    if q1 == 0.0:
+        pos[i, s, P_AVG] = 0.0
+        pos[i, s, P_ENTRY_FEE] = 0.0
+    elif opened > 0.0:
+        if closed > 0.0:  # flipped through zero
+            pos[i, s, P_AVG] = px
+            pos[i, s, P_ENTRY_FEE] = fee * (opened / q)
+        else:
+            pos[i, s, P_AVG] = (abs(q0) * a0 + opened * px) / abs(q1)
+            pos[i, s, P_ENTRY_FEE] += fee
+    pos[i, s, P_QTY] = q1
+    if side > 0.0:
+        acct[i, A_CASH] = (acct[i, A_CASH] - notional) - fee
+    else:
+        acct[i, A_CASH] = (acct[i, A_CASH] + notional) - fee
+    acct[i, A_FEES] += fee
+    acct[i, A_SLIP] += slip_cost
+    acct[i, A_TURNOVER] += notional
+    acct[i, A_NFILLS] += 1.0
+    n = int(acct[i, A_STEP_FILLS])
+    if n < fills.shape[1]:
+        f = fills[i, n]
+        f[F_SYM] = s
+        f[F_SIDE] = side
+        f[F_QTY] = q
+        f[F_PRICE] = px
+        f[F_FEE] = fee
+        f[F_KIND] = kind
+        f[F_BAR] = bar
+        f[F_AT_CLOSE] = at_close
+        f[F_OID] = oid
+        f[F_SLIP] = slip_cost
+        acct[i, A_STEP_FILLS] = n + 1
+
+
+@njit(cache=True)
+def _gross_other(mkt, pos, i, s_skip, bar):
+    g = 0.0
+    for s in range(pos.shape[1]):
+        if s != s_skip:
+            g += abs(pos[i, s, P_QTY]) * mkt[bar, s, M_CLOSE]
+    return g
+
+
+@njit(cache=True)
+def _trade(
+    mkt,
+    acct,
+    pos,
+    fills,
+    prm,
+    symtab,
+    i,
+    s,
+    side,
+    q_req,
+    ref,
+    qv_bar,
+    kind,
+    bar,
+    at_close,
+    oid,
+    costs,
+    reduce_only,
+    extra_cash,
+):
+    """Clip, cost and book one order of ``q_req > 0``; returns the filled quantity (0 = no fill).
+
+    ``ref`` is the reference price (open, close or trigger level). ``costs`` applies spread and
+    slippage. ``extra_cash`` is cash released by the order's own reservation (limit buys).
+    """
+    margin = prm[X_MARGIN] != 0.0
+    reject = prm[X_REJECT] != 0.0
+    step = symtab[s, 0]
+    q0 = pos[i, s, P_QTY]
+    qv = mkt[qv_bar, s, M_QV]
+    q = q_req
+    # --- quantity limits that do not depend on price
+    if reduce_only:
+        avail = q0 - pos[i, s, P_RES_QTY] if side < 0.0 else -q0
+        if avail < 0.0:
+            avail = 0.0
+        if q > avail:
+            q = avail
+    elif side < 0.0 and not margin:
+        avail = q0 - pos[i, s, P_RES_QTY]
+        if avail < 0.0:
+            avail = 0.0
+        if q > avail:
+            if reject:
+                acct[i, A_NREJECT] += 1.0
+                return 0.0
+            q = avail
+    q = _floor_lot(q, step)
+    if q <= 0.0:
+        return 0.0
+    # --- price
+    slip = 0.0
+    px = ref
+    if costs:
+        notional_est = q * ref
+        if side > 0.0 and not margin:
+            cash_av = acct[i, A_CASH] - acct[i, A_RES_CASH] + extra_cash
+            if notional_est > cash_av:
+                notional_est = max(cash_av, 0.0)
+        slip = _slip(prm, notional_est, qv)
+        if side > 0.0:
+            px = ref * (1.0 + prm[X_HALF_SPREAD]) * (1.0 + slip)
+        else:
+            px = ref * (1.0 - prm[X_HALF_SPREAD]) * (1.0 - slip)
+    fr = acct[i, A_FEE_RATE]
+    # --- quantity limits that depend on price
+    if side > 0.0 and not margin:
+        cash_av = acct[i, A_CASH] - acct[i, A_RES_CASH] + extra_cash
+        if cash_av <= 0.0:
+            return 0.0
+        need = q * px
+        if (need + need * fr) > cash_av:
+            if reject and not reduce_only and kind != K_LIMIT:
+                acct[i, A_NREJECT] += 1.0
+                return 0.0
+            q = _floor_lot(cash_av / (px * (1.0 + fr)), step)
+            # make sure that rounding can never take cash below the reserved amount
+            for _ in range(64):
+                nt = q * px
+                if (acct[i, A_CASH] - nt) - nt * fr >= acct[i, A_RES_CASH] - extra_cash:
+                    break
+                q = np.nextafter(q, 0.0) if step <= 0.0 else q - step
+            if q <= 0.0:
+                return 0.0
+    elif margin and not reduce_only:
+        # gross exposure after the trade must stay within leverage x equity
+        eq = acct[i, A_EQUITY]
+        max_gross = prm[X_LEVERAGE] * eq if eq > 0.0 else 0.0
+        room = (max_gross - _gross_other(mkt, pos, i, s, qv_bar)) / px
+        if room < 0.0:
+            room = 0.0
+        # the part of q that reduces the current position is always allowed
+        reducing = 0.0
+        if q0 != 0.0 and (q0 > 0.0) != (side > 0.0):
+            reducing = abs(q0)
+        lim = reducing + room if reducing > 0.0 else max(room - abs(q0), 0.0)
+        if q > lim:
+            if reject:
+                acct[i, A_NREJECT] += 1.0
+                return 0.0
+            q = _floor_lot(lim, step)
+    if q <= 0.0:
+        return 0.0
+    if q * px < symtab[s, 1]:
+        acct[i, A_NREJECT] += 1.0
+        return 0.0
+    slip_cost = q * abs(px - ref)
+    _apply_fill(acct, pos, fills, i, s, side, q, px, kind, bar, at_close, oid, slip_cost)
+    return q
+
+
+@njit(cache=True)
+def _remove_order(orders, acct, pos, i, k, n_active):
+    """Drop order slot ``k`` (releasing its reservation) and compact the rest; returns new count."""
+    o = orders[i, k]
+    if o[O_RESERVED] > 0.0:
+        s = int(o[O_SYM])
+        if o[O_SIDE] > 0.0:
+            acct[i, A_RES_CASH] -= o[O_RESERVED]
+            if acct[i, A_RES_CASH] < 0.0:
+                acct[i, A_RES_CASH] = 0.0
+        else:
+            pos[i, s, P_RES_QTY] -= o[O_RESERVED]
+            if pos[i, s, P_RES_QTY] < 0.0:
+                pos[i, s, P_RES_QTY] = 0.0
+    for j in range(k, n_active - 1):
+        orders[i, j, :] = orders[i, j + 1, :]
+    orders[i, n_active - 1, :] = 0.0
+    orders[i, n_active - 1, O_QTY] = 0.0
+    return n_active - 1
+
+
+@njit(cache=True)
+def count_orders(orders, i):
+    n = 0
+    for k in range(orders.shape[1]):
+        if orders[i, k, O_QTY] > 0.0:
+            n += 1
+        else:
+            break
+    return n
+
+
+@njit(cache=True)
+def _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b):
+    """Check pending orders against bar ``b``: stop-losses first (the worse case), then the rest."""
+    n = count_orders(orders, i)
+    if n == 0:
+        return
+    for phase in range(2):
+        k = 0
+        while k < n:
+            o = orders[i, k]
+            kind = o[O_KIND]
+            if (phase == 0) != (kind == K_STOP):
+                k += 1
+                continue
+            s = int(o[O_SYM])
+            side = o[O_SIDE]
+            lvl = o[O_PRICE]
+            op = mkt[b, s, M_OPEN]
+            hi = mkt[b, s, M_HIGH]
+            lo = mkt[b, s, M_LOW]
+            hit = False
+            ref = lvl
+            if kind == K_STOP:
+                # a sell stop triggers on a fall to the level, a buy stop on a rise
+                if side < 0.0 and lo <= lvl:
+                    hit = True
+                    ref = min(op, lvl)
+                elif side > 0.0 and hi >= lvl:
+                    hit = True
+                    ref = max(op, lvl)
+            else:
+                # limit / take-profit: a buy fills at or below the level, a sell at or above
+                if side > 0.0 and lo <= lvl:
+                    hit = True
+                    ref = min(op, lvl)
+                elif side < 0.0 and hi >= lvl:
+                    hit = True
+                    ref = max(op, lvl)
+            if not hit:
+                k += 1
+                continue
+            q = o[O_QTY]
+            oid = o[O_ID]
+            # release the reservation, then trade against the freed funds
+            n = _remove_order(orders, acct, pos, i, k, n)
+            _trade(
+                mkt,
+                acct,
+                pos,
+                fills,
+                prm,
+                symtab,
+                i,
+                s,
+                side,
+                q,
+                ref,
+                t,
+                kind,
+                b,
+                0.0,
+                oid,
+                kind == K_STOP,
+                kind != K_LIMIT,
+                0.0,
+            )
+
+
+@njit(cache=True)
+def _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b):
+    """Borrow cost, liquidation (margin), equity at close[b] and the running episode statistics."""
+    S = pos.shape[1]
+    if prm[X_MARGIN] != 0.0 and prm[X_BORROW_BAR] > 0.0:
+        borrowed = max(-acct[i, A_CASH], 0.0)
+        for s in range(S):
+            q = pos[i, s, P_QTY]
+            if q < 0.0:
+                borrowed += -q * mkt[b, s, M_CLOSE]
+        cost = borrowed * prm[X_BORROW_BAR]
+        acct[i, A_CASH] -= cost
+        acct[i, A_BORROW] += cost
+    eq = acct[i, A_CASH]
+    posval = 0.0
+    upnl = 0.0
+    gross = 0.0
+    for s in range(S):
+        q = pos[i, s, P_QTY]
+        c = mkt[b, s, M_CLOSE]
+        posval += q * c
+        upnl += q * (c - pos[i, s, P_AVG])
+        gross += abs(q) * c
+    eq += posval
+    if prm[X_MARGIN] != 0.0 and gross > 0.0 and eq < prm[X_MAINT] * gross:
+        # liquidation: cancel every pending order and close every position at this close
+        n = count_orders(orders, i)
+        while n > 0:
+            n = _remove_order(orders, acct, pos, i, 0, n)
+        for s in range(S):
+            q = pos[i, s, P_QTY]
+            if q != 0.0:
+                side = -1.0 if q > 0.0 else 1.0
+                c = mkt[b, s, M_CLOSE]
+                slip = _slip(prm, abs(q) * c, mkt[b - 1, s, M_QV])
+                px = c * (1.0 + side * prm[X_HALF_SPREAD]) * (1.0 + side * slip)
+                # exchange filters do not apply to a liquidation: the whole position is closed
+                _apply_fill(
+                    acct,
+                    pos,
+                    fills,
+                    i,
+                    s,
+                    side,
+                    abs(q),
+                    px,
+                    K_LIQUIDATION,
+                    b,
+                    1.0,
+                    -1.0,
+                    abs(q) * abs(px - c),
+                )
+        acct[i, A_NLIQ] += 1.0
+        eq = acct[i, A_CASH]
+        posval = 0.0
+        upnl = 0.0
+        gross = 0.0
+    prev = acct[i, A_EQUITY]
+    acct[i, A_EQUITY] = eq
+    acct[i, A_POSVAL] = posval
+    acct[i, A_UPNL] = upnl
+    r = eq / prev - 1.0 if prev > 0.0 else 0.0
+    n_ret = acct[i, A_NRET] + 1.0
+    acct[i, A_NRET] = n_ret
+    d = r - acct[i, A_MEAN]
+    acct[i, A_MEAN] += d / n_ret
+    acct[i, A_M2] += d * (r - acct[i, A_MEAN])
+    if r < 0.0:
+        acct[i, A_DOWN2] += r * r
+    if eq > acct[i, A_PEAK]:
+        acct[i, A_PEAK] = eq
+    if acct[i, A_PEAK] > 0.0:
+        dd = eq / acct[i, A_PEAK] - 1.0
+        if dd < acct[i, A_MAXDD]:
+            acct[i, A_MAXDD] = dd
+    if gross > 0.0:
+        acct[i, A_EXPO] += 1.0
+
+
+@njit(cache=True)
+def step_kernel(mkt, acct, pos, orders, fills, clock, oq, active, prm, symtab):
+    """Advance every active account by one bar. Returns 0, or an error code and changes nothing.
+
+    Error codes: ``-(i + 1)`` when account ``i`` is at the last bar; ``1 + i * S + s`` when the
+    market order of account ``i`` for symbol ``s`` is NaN or infinite.
+    """
+    N = acct.shape[0]
+    S = pos.shape[1]
+    T = mkt.shape[0]
+    for i in range(N):
+        if not active[i]:
+            continue
+        if clock[i] + 1 >= T:
+            return -(i + 1)
+        for s in range(S):
+            if not math.isfinite(oq[i, s]):
+                return 1 + i * S + s
+    at_close = prm[X_FILL_CLOSE] != 0.0
+    for i in range(N):
+        if not active[i]:
+            continue
+        acct[i, A_STEP_FILLS] = 0.0
+        t = clock[i]
+        b = t + 1
+        fb = t if at_close else b
+        fld = M_CLOSE if at_close else M_OPEN
+        flag = 1.0 if at_close else 0.0
+        for s in range(S):  # sells first: they free cash for the buys
+            q = oq[i, s]
+            if q < 0.0:
+                _trade(
+                    mkt,
+                    acct,
+                    pos,
+                    fills,
+                    prm,
+                    symtab,
+                    i,
+                    s,
+                    -1.0,
+                    -q,
+                    mkt[fb, s, fld],
+                    t,
+                    K_MARKET,
+                    fb,
+                    flag,
+                    -1.0,
+                    True,
+                    False,
+                    0.0,
+                )
+        for s in range(S):
+            q = oq[i, s]
+            if q > 0.0:
+                _trade(
+                    mkt,
+                    acct,
+                    pos,
+                    fills,
+                    prm,
+                    symtab,
+                    i,
+                    s,
+                    1.0,
+                    q,
+                    mkt[fb, s, fld],
+                    t,
+                    K_MARKET,
+                    fb,
+                    flag,
+                    -1.0,
+                    True,
+                    False,
+                    0.0,
+                )
+        _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b)
+        _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b)
+        clock[i] = b
+    return ERR_OK
+
+
+@njit(cache=True)
+def reset_kernel(mkt, acct, pos, orders, clock, start, mask, balance):
+    """Reset the accounts where ``mask`` is true to ``balance`` cash at bar ``start[i]``."""
+    for i in range(acct.shape[0]):
+        if not mask[i]:
+            continue
+        fee_rate = acct[i, A_FEE_RATE]
+        acct[i, :] = 0.0
+        acct[i, A_FEE_RATE] = fee_rate
+        acct[i, A_CASH] = balance
+        acct[i, A_EQUITY] = balance
+        acct[i, A_START_EQ] = balance
+        acct[i, A_PEAK] = balance
+        acct[i, A_START_T] = start[i]
+        acct[i, A_NEXT_OID] = 1.0
+        pos[i, :, :] = 0.0
+        orders[i, :, :] = 0.0
+        clock[i] = start[i]
