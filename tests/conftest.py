@@ -62,3 +62,31 @@ def rest_market(symbols: str | list[str], timeframe: str, start: str | None = No
 def btc_1h():
     """BTCUSDT 1h, 2024-01-01 .. 2024-07-01, real candles."""
     return rest_market("BTCUSDT", "1h", "2024-01-01", "2024-07-01")
+
+
+REAL_CACHE_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+REAL_CACHE_TIMEFRAMES = ("1h", "4h", "1d")
+
+
+@pytest.fixture(scope="session")
+def real_cache(tmp_path_factory: pytest.TempPathFactory):
+    """A cache holding the real REST candles of BTC/ETH/SOL at 1h, 4h and 1d, set as ``TRADEREADY_DATA_DIR``.
+
+    Tests can then call ``load_market_data(...)`` or ``gym.make(...)`` without ``data=``. Yields the
+    cache root (a `pathlib.Path`); the previous ``TRADEREADY_DATA_DIR`` is restored afterwards.
+    """
+    from tradeready_gym.data import import_data
+
+    root = tmp_path_factory.mktemp("tradeready-cache")
+    for sym in REAL_CACHE_SYMBOLS:
+        for tf in REAL_CACHE_TIMEFRAMES:
+            import_data(shared_data_dir() / "raw" / "binance_spot_rest_klines" / sym / tf, data_dir=root)
+    old = os.environ.get("TRADEREADY_DATA_DIR")
+    os.environ["TRADEREADY_DATA_DIR"] = str(root)
+    try:
+        yield root
+    finally:
+        if old is None:
+            os.environ.pop("TRADEREADY_DATA_DIR", None)
+        else:
+            os.environ["TRADEREADY_DATA_DIR"] = old
