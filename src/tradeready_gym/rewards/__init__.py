@@ -1,0 +1,33 @@
+"""Reward functions: five built-ins, a weighted composite and the base class for your own.
+
+Example:
+    >>> from tradeready_gym.rewards import LogReturnReward, RewardFunction
+    >>> class Gain(RewardFunction):
+    ...     def compute(self, prev_equity, curr_equity, info):
+    ...         return curr_equity - prev_equity
+    >>> Gain().compute(100.0, 101.0, {})
+    1.0
+"""
+
+from tradeready_gym.rewards.base import CustomReward, RewardFunction
+from tradeready_gym.rewards.builtin import (
+    BatchReward,
+    CompositeReward,
+    DrawdownPenaltyReward,
+    LogReturnReward,
+    PnLReward,
+    SharpeReward,
+    SortinoReward,
+)
+
+__all__ = [
+    "BatchReward",
+    "CompositeReward",
+    "CustomReward",
+    "DrawdownPenaltyReward",
+    "LogReturnReward",
+    "PnLReward",
+    "RewardFunction",
+    "SharpeReward",
+    "SortinoReward",
+]
