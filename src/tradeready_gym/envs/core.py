@@ -1,0 +1,252 @@
+"""`BatchCore`: one engine, one feed and one set of components stepping N environments.
+
+`TradingEnv` (N = 1) and `TradeReadyVectorEnv` (N >= 1) are thin shells around this class, so the
+single env is exactly the batch of one. The step order is the composable-env order:
+apply the actions -> advance the engine one bar -> reward -> observation and info -> stopper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tradeready_gym.actions.schemes import ActionScheme
+from tradeready_gym.envs.base import BatchState
+from tradeready_gym.envs.feed import DataFeed
+from tradeready_gym.envs.portfolio import Portfolio
+from tradeready_gym.errors import ConfigError, DataNotFoundError
+from tradeready_gym.informers.informers import DefaultInformer, Informer
+from tradeready_gym.observers.window import Observer
+from tradeready_gym.stoppers.stoppers import Stopper, default_stopper
+from tradeready_gym.timeframes import format_iso
+
+__all__ = ["BatchCore", "StepResult", "bind_reward"]
+
+
+class _ScalarRewardAdapter:
+    """Runs an object that only has ``compute(prev, curr, info)`` (and maybe ``reset()``) per env."""
+
+    needs_info = True
+
+    def __init__(self, reward: Any, n_envs: int) -> None:
+        import copy
+
+        self._copies = [copy.deepcopy(reward) for _ in range(n_envs)]
+        self.reward = reward
+
+    def reset_envs(self, mask: np.ndarray) -> None:
+        for i in np.flatnonzero(mask):
+            reset = getattr(self._copies[int(i)], "reset", None)
+            if callable(reset):
+                reset()
+
+    def compute_batch(self, prev: np.ndarray, curr: np.ndarray, infos: Sequence[dict[str, Any]] | None) -> np.ndarray:
+        out = np.empty(len(self._copies), dtype=np.float64)
+        for i, c in enumerate(self._copies):
+            out[i] = float(c.compute(float(prev[i]), float(curr[i]), {} if infos is None else infos[i]))
+        if not np.isfinite(out).all():
+            raise ConfigError(f"{type(self.reward).__name__}.compute returned a non-finite reward; rewards must be finite")
+        return out
+
+
+def bind_reward(reward: Any, n_envs: int) -> Any:
+    """Bind ``reward`` to ``n_envs`` envs; objects with only ``compute`` are adapted per env."""
+    if hasattr(reward, "compute_batch") and hasattr(reward, "bind"):
+        reward.bind(n_envs)
+        return reward
+    if callable(getattr(reward, "compute", None)):
+        return _ScalarRewardAdapter(reward, n_envs)
+    raise ConfigError(
+        f"reward_function={reward!r} is not a reward; allowed: a tradeready_gym.rewards reward or an object "
+        "with compute(prev_equity, curr_equity, info) -> float"
+    )
+
+
+class StepResult:
+    """Arrays of one batch step (views into the core's buffers are never returned)."""
+
+    __slots__ = ("infos", "obs", "reward", "terminated", "truncated")
+
+    def __init__(
+        self,
+        obs: np.ndarray,
+        reward: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        infos: list[dict[str, Any]] | None,
+    ) -> None:
+        self.obs = obs
+        self.reward = reward
+        self.terminated = terminated
+        self.truncated = truncated
+        self.infos = infos
+
+
+class BatchCore:
+    """The engine plus components for ``n_envs`` accounts on one feed.
+
+    Args:
+        n_envs: number of accounts.
+        portfolio: account settings (starting balance, costs).
+        feed: the market data, its feature matrices and the episode range.
+        action_scheme, reward_scheme, observer, stopper, informer: the components (bound here).
+        random_start_pct: 0 starts every episode at the first possible decision bar; ``p`` in (0, 1]
+            draws the start uniformly from the first ``p`` share of the possible starts.
+    """
+
+    def __init__(
+        self,
+        n_envs: int,
+        portfolio: Portfolio,
+        feed: DataFeed,
+        action_scheme: ActionScheme,
+        reward_scheme: Any,
+        observer: Observer,
+        *,
+        stopper: Stopper | None = None,
+        informer: Informer | None = None,
+        random_start_pct: float = 0.0,
+    ) -> None:
+        from tradeready_gym.engine import Engine
+
+        if not isinstance(portfolio, Portfolio):
+            raise ConfigError(f"portfolio must be a Portfolio; got {type(portfolio).__name__}")
+        if not isinstance(feed, DataFeed):
+            raise ConfigError(f"feed must be a DataFeed; got {type(feed).__name__}")
+        if not isinstance(action_scheme, ActionScheme):
+            raise ConfigError(f"action_scheme must be an ActionScheme; got {type(action_scheme).__name__}")
+        if not isinstance(observer, Observer):
+            raise ConfigError(f"observer must be an Observer; got {type(observer).__name__}")
+        try:
+            pct = float(random_start_pct)
+        except (TypeError, ValueError):
+            pct = -1.0
+        if not (0.0 <= pct <= 1.0):
+            raise ConfigError(f"random_start_pct={random_start_pct!r} is out of range; allowed: 0 <= random_start_pct <= 1")
+        self.random_start_pct = pct
+        self.n_envs = int(n_envs)
+        self.portfolio = portfolio
+        self.feed = feed
+        self.engine = Engine(feed.market, portfolio.config, n_accounts=self.n_envs)
+        self.state = BatchState(self.engine, feed, self.n_envs, portfolio.starting_balance)
+        self.action_scheme = action_scheme
+        self.observer = observer
+        self.stopper = stopper if stopper is not None else default_stopper()
+        self.informer = informer if informer is not None else DefaultInformer()
+        if not isinstance(self.stopper, Stopper):
+            raise ConfigError(f"stopper must be a Stopper; got {type(self.stopper).__name__}")
+        if not isinstance(self.informer, Informer):
+            raise ConfigError(f"informer must be an Informer; got {type(self.informer).__name__}")
+        for c in (observer, action_scheme, self.stopper, self.informer):
+            c.bind(self.state)
+        self.reward_scheme = reward_scheme
+        self.reward = bind_reward(reward_scheme, self.n_envs)
+        self.needs_info = bool(getattr(self.reward, "needs_info", True))
+        self.first_index = max(feed.start_index, observer.min_index)
+        if self.first_index >= feed.end_index:
+            raise DataNotFoundError(
+                f"the range {format_iso(int(feed.market.open_time[feed.start_index]))} .. "
+                f"{format_iso(int(feed.market.open_time[feed.end_index]))} of {', '.join(feed.symbols)} "
+                f"{feed.market.timeframe} has {feed.end_index - feed.start_index + 1} bars, but the observation "
+                f"needs {observer.min_index} bars of history (feature warm-up + lookback - 1) before the first "
+                "decision; choose a longer range or a shorter lookback_window"
+            )
+        self.state.end[:] = feed.end_index
+        self.state.start[:] = self.first_index
+        self.obs_size = int(observer.observation_space.shape[0])
+
+    @property
+    def components(self) -> dict[str, Any]:
+        return {
+            "actions": self.action_scheme,
+            "rewards": self.reward_scheme,
+            "observer": self.observer,
+            "stopper": self.stopper,
+            "informer": self.informer,
+        }
+
+    # ------------------------------------------------------------------ episodes
+    def draw_start(self, rng: np.random.Generator) -> int:
+        """A first decision bar drawn with ``rng`` (the first possible bar when not random)."""
+        first = self.first_index
+        if self.random_start_pct <= 0.0:
+            return first
+        limit = int(self.state.max_steps[0])
+        min_len = limit if limit > 0 else 1
+        span = self.feed.end_index - min_len - first
+        if span <= 0:
+            return first
+        hi = int(np.floor(self.random_start_pct * span))
+        return first + int(rng.integers(0, hi + 1))
+
+    def check_start(self, start: int, param: str = "start_index") -> int:
+        """Validate an explicit first decision bar."""
+        if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
+            raise ConfigError(f"{param}={start!r} must be an integer bar index")
+        if not (self.first_index <= int(start) < self.feed.end_index):
+            raise ConfigError(
+                f"{param}={start!r} is out of range; allowed: {self.first_index} .. {self.feed.end_index - 1} "
+                "(bars with a full warmed-up observation and at least one step left)"
+            )
+        return int(start)
+
+    def reset_envs(self, mask: np.ndarray, starts: np.ndarray) -> None:
+        """Start new episodes at ``starts`` for the envs where ``mask`` is True."""
+        st = self.state
+        self.engine.reset(starts, accounts=mask)
+        st.steps[mask] = 0
+        st.start[mask] = starts[mask]
+        st.prev_equity[mask] = np.asarray(self.engine.equity)[mask]
+        for c in (self.action_scheme, self.observer, self.stopper, self.informer):
+            c.reset_envs(mask)
+        self.reward.reset_envs(mask)
+
+    # ------------------------------------------------------------------ steps
+    def observe(self) -> np.ndarray:
+        """Fresh ``(N, D)`` float32 observations at every env's clock."""
+        return self.observer.observe(np.empty((self.n_envs, self.obs_size), dtype=np.float32))
+
+    def step(self, actions: Any, active: np.ndarray | None = None, *, with_infos: bool) -> StepResult:
+        """Apply ``actions`` (env index first) and advance every active env by one bar.
+
+        Inactive envs place no order, keep their clock and get reward 0.
+        """
+        st = self.state
+        eng = self.engine
+        orders = self.action_scheme.perform(actions)
+        if active is not None:
+            orders[~active] = 0.0
+        at_end = np.asarray(eng.t) >= st.end
+        if active is not None:
+            at_end &= active
+        if at_end.any():
+            from gymnasium.error import ResetNeeded
+
+            raise ResetNeeded(
+                f"env(s) {np.flatnonzero(at_end).tolist()} reached the end of their data; call reset() before step()"
+            )
+        prev = st.prev_equity.copy()
+        eng.step(orders, active)
+        if active is None:
+            st.steps += 1
+        else:
+            st.steps[active] += 1
+        curr = np.array(eng.equity, dtype=np.float64)
+        infos = None
+        if with_infos or self.needs_info:
+            infos = [self.informer.info(i) for i in range(self.n_envs)]
+        reward = self.reward.compute_batch(prev, curr, infos if self.needs_info else None)
+        reward = np.asarray(reward, dtype=np.float64)
+        if active is not None:
+            reward = np.where(active, reward, 0.0)
+        st.prev_equity[:] = curr
+        obs = self.observe()
+        term, trunc = self.stopper.stop()
+        term = term | (np.asarray(eng.t) >= st.end)
+        trunc = trunc & ~term
+        if active is not None:
+            term &= active
+            trunc &= active
+        return StepResult(obs, reward, term, trunc, infos)

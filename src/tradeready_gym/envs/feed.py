@@ -1,0 +1,116 @@
+"""`DataFeed`: the market arrays, precomputed feature matrices and the episode range of an env."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from tradeready_gym.data.market import MarketData
+from tradeready_gym.errors import ConfigError, DataNotFoundError
+from tradeready_gym.timeframes import format_iso, parse_time
+
+__all__ = ["DataFeed"]
+
+
+class DataFeed:
+    """Candles an environment replays, with history before the episode range for warm-up.
+
+    The decision at bar ``t`` is made at the close of bar ``t`` and sees bars ``0..t`` only. Episodes
+    start at a decision bar whose open time is at or after ``start_time`` and end at the last bar
+    whose open time is before ``end_time``. Bars before ``start_time`` are history: indicators and
+    the observation window warm up on them instead of being padded with zeros.
+
+    Feature matrices are computed once per feature list (`features`) and shared by every env
+    (single or vector) built on this feed.
+
+    Args:
+        market: the candles, including any history before ``start_time``.
+        start_time: first bar (open time) an episode may start on; None = the first bar.
+        end_time: episodes end before the bar with this open time; None = after the last bar.
+
+    Example:
+        >>> feed = DataFeed(market, start_time="2024-03-01T00:00:00Z")  # doctest: +SKIP
+        >>> feed.features(["ohlcv", "rsi_14"]).shape  # doctest: +SKIP
+        (4368, 1, 6)
+    """
+
+    def __init__(self, market: MarketData, *, start_time: object | None = None, end_time: object | None = None) -> None:
+        if not isinstance(market, MarketData):
+            raise ConfigError(f"market must be a MarketData; got {type(market).__name__}")
+        self.market = market
+        n = market.n_bars
+        span = "no bars" if n == 0 else (
+            f"{format_iso(int(market.open_time[0]))} .. {format_iso(int(market.open_time[-1]))}"
+        )
+        first = 0 if start_time is None else market.index_of(parse_time(start_time, param="start_time"))
+        stop = n if end_time is None else market.index_of(parse_time(end_time, param="end_time"))
+        if start_time is not None and end_time is not None:
+            if parse_time(start_time, param="start_time") >= parse_time(end_time, param="end_time"):
+                raise ConfigError(f"start_time={start_time!r} must be before end_time={end_time!r}")
+        if stop - first < 2:
+            raise DataNotFoundError(
+                f"start_time={start_time!r}, end_time={end_time!r} leaves {max(stop - first, 0)} bar(s) of "
+                f"{', '.join(market.symbols)} {market.timeframe}; at least 2 are needed. Available: {span}"
+            )
+        #: Bar index of the earliest possible first decision (before observer warm-up is applied).
+        self.start_index = int(first)
+        #: Bar index of the final decision clock of every episode (the last bar in range).
+        self.end_index = int(stop - 1)
+        self.start_time = start_time
+        self.end_time = end_time
+        self._features: dict[tuple[str, ...], np.ndarray] = {}
+        seconds = ((market.open_time + market.interval_ns) // 1_000_000_000).astype("datetime64[s]")
+        #: ISO 8601 'Z' decision time (close time) of every bar, precomputed once.
+        self.iso_times: np.ndarray = np.char.add(np.datetime_as_string(seconds, unit="s"), "Z")
+
+    # ------------------------------------------------------------------ market views
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self.market.symbols
+
+    @property
+    def n_bars(self) -> int:
+        return self.market.n_bars
+
+    @property
+    def close(self) -> np.ndarray:
+        """``(T, S)`` closes."""
+        return self.market.close
+
+    def features(self, names: Sequence[str]) -> np.ndarray:
+        """The ``(T, S, F)`` float32 matrix of ``names`` (computed once, then cached; read-only)."""
+        key = tuple(names)
+        matrix = self._features.get(key)
+        if matrix is None:
+            from tradeready_gym.features import compute_features
+
+            matrix = np.ascontiguousarray(compute_features(self.market, list(key)), dtype=np.float32)
+            matrix.setflags(write=False)
+            self._features[key] = matrix
+        return matrix
+
+    def time_iso(self, t: int) -> str:
+        """ISO 8601 decision time of bar ``t`` (its close time)."""
+        return str(self.iso_times[t])
+
+    def price_history(self, t: int, n: int) -> np.ndarray:
+        """``(min(n, t + 1), S)`` closes of bars ``t - n + 1 .. t`` (a read-only view, oldest first)."""
+        if n < 1:
+            raise ConfigError(f"n={n!r} must be >= 1")
+        return self.market.close[max(0, t - n + 1) : t + 1]
+
+    def describe(self) -> dict[str, object]:
+        """A JSON-friendly summary: symbols, timeframe, episode range, bars of history."""
+        return {
+            **self.market.describe(),
+            "episode_start": format_iso(int(self.market.open_time[self.start_index])),
+            "episode_end": format_iso(int(self.market.open_time[self.end_index])),
+            "history_bars": self.start_index,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"DataFeed({list(self.symbols)}, {self.market.timeframe}, bars {self.start_index}..{self.end_index} "
+            f"of {self.n_bars})"
+        )

@@ -1,0 +1,318 @@
+"""`TradingEnv`: the composable Gymnasium trading environment (one account)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from tradeready_gym.actions.schemes import ActionScheme
+from tradeready_gym.envs.core import BatchCore
+from tradeready_gym.envs.feed import DataFeed
+from tradeready_gym.envs.portfolio import Portfolio
+from tradeready_gym.errors import ConfigError
+from tradeready_gym.informers.informers import Informer
+from tradeready_gym.observers.window import Observer
+from tradeready_gym.renderers.renderers import RENDER_MODES, Plotter, Renderer, default_renderer
+from tradeready_gym.stoppers.stoppers import Stopper
+
+__all__ = ["Clock", "EpisodeHistory", "ObsState", "TradingEnv"]
+
+
+class ObsState(NamedTuple):
+    """The result of the last `reset` or `step`."""
+
+    observation: np.ndarray
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any]
+
+
+class Clock:
+    """The env's virtual clock: the bar index of the decision and its time (the bar's close)."""
+
+    def __init__(self, core: BatchCore) -> None:
+        self._core = core
+
+    @property
+    def index(self) -> int:
+        """Bar index of the current decision (the agent sees bars ``0..index``)."""
+        return int(self._core.engine.t[0])
+
+    @property
+    def step(self) -> int:
+        """Steps taken since the last reset."""
+        return int(self._core.state.steps[0])
+
+    @property
+    def time_ns(self) -> int:
+        """Decision time in ns UTC: the close time of bar `index`."""
+        m = self._core.feed.market
+        return int(m.open_time[self.index]) + m.interval_ns
+
+    @property
+    def time(self) -> str:
+        """Decision time as ISO 8601 ('Z')."""
+        return self._core.feed.time_iso(self.index)
+
+    def __repr__(self) -> str:
+        return f"Clock(step={self.step}, index={self.index}, time={self.time!r})"
+
+
+class EpisodeHistory:
+    """What renderers and plotters draw: decision bars, equity after each step, and the fills."""
+
+    def __init__(self) -> None:
+        self._bars = np.zeros(0, dtype=np.int64)
+        self._equity = np.zeros(0, dtype=np.float64)
+        self._n = 0
+        self.fills: list[dict[str, Any]] = []
+
+    def reset(self, capacity: int, bar: int, equity: float) -> None:
+        self._bars = np.empty(capacity + 1, dtype=np.int64)
+        self._equity = np.empty(capacity + 1, dtype=np.float64)
+        self._bars[0] = bar
+        self._equity[0] = equity
+        self._n = 1
+        self.fills = []
+
+    def record(self, bar: int, equity: float, fills: list[dict[str, Any]]) -> None:
+        if self._n == self._bars.shape[0]:
+            self._bars = np.resize(self._bars, 2 * self._n)
+            self._equity = np.resize(self._equity, 2 * self._n)
+        self._bars[self._n] = bar
+        self._equity[self._n] = equity
+        self._n += 1
+        if fills:
+            self.fills.extend(fills)
+
+    def bars(self) -> np.ndarray:
+        """``(n,)`` decision bars so far, reset bar first."""
+        return self._bars[: self._n]
+
+    def equity_curve(self) -> np.ndarray:
+        """``(n,)`` equity at each decision bar so far."""
+        return self._equity[: self._n]
+
+
+class TradingEnv(gym.Env[np.ndarray, Any]):
+    """A trading environment built from small components (TensorTrade-NG's composable design).
+
+    ``step(action)`` runs: the action scheme turns the action into orders -> the engine fills them
+    and advances one bar (the feed moves on) -> the reward scheme scores the equity change -> the
+    observer and informer build the observation and info -> the stopper decides whether the
+    episode ends. Every component resets with the env.
+
+    Args:
+        portfolio: account settings (starting balance, fee rate, slippage); a live view once running.
+        feed: the `DataFeed` (candles, features, episode range).
+        action_scheme: turns actions into orders, e.g. `DiscreteActions`.
+        reward_scheme: a reward from `tradeready_gym.rewards`, or any object with
+            ``compute(prev_equity, curr_equity, info) -> float``.
+        observer: builds observations, e.g. `WindowObserver`.
+        stopper: ends episodes (default: end of data, equity floor at 10% of the starting balance).
+        informer: fills ``info`` (default `DefaultInformer`).
+        renderer: draws frames for `render` (default: chosen by ``render_mode``).
+        render_mode: ``"human"``, ``"ansi"``, ``"rgb_array"`` or None.
+        plotter: draws the episode for `plot` (default `TradingChartPlotter`).
+        random_start_pct: 0 starts at the first possible bar; ``p`` in (0, 1] draws the start (with
+            the env's seeded generator) from the first ``p`` share of possible starts.
+
+    Example:
+        >>> env = TradingEnv(Portfolio(10_000), DataFeed(market), DiscreteActions(), PnLReward(),
+        ...                  WindowObserver(["ohlcv"], lookback=30))  # doctest: +SKIP
+        >>> obs, info = env.reset(seed=0)  # doctest: +SKIP
+    """
+
+    metadata: dict[str, Any] = {"render_modes": list(RENDER_MODES), "render_fps": 4}  # noqa: RUF012
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        feed: DataFeed,
+        action_scheme: ActionScheme,
+        reward_scheme: Any,
+        observer: Observer,
+        *,
+        stopper: Stopper | None = None,
+        informer: Informer | None = None,
+        renderer: Renderer | None = None,
+        render_mode: str | None = None,
+        plotter: Plotter | None = None,
+        random_start_pct: float = 0.0,
+    ) -> None:
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ConfigError(f"render_mode={render_mode!r} is not supported; allowed: {', '.join(RENDER_MODES)} or None")
+        self._core = BatchCore(
+            1,
+            portfolio,
+            feed,
+            action_scheme,
+            reward_scheme,
+            observer,
+            stopper=stopper,
+            informer=informer,
+            random_start_pct=random_start_pct,
+        )
+        portfolio.attach(self._core.engine, feed.symbols)
+        self.render_mode = render_mode
+        self.renderer = renderer if renderer is not None else default_renderer(render_mode)
+        self.plotter = plotter
+        self.action_space = action_scheme.action_space
+        self.observation_space = observer.observation_space
+        self.history = EpisodeHistory()
+        self._clock = Clock(self._core)
+        self._last: ObsState | None = None
+        self._needs_reset = True
+        self._all = np.ones(1, dtype=bool)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def broker(self) -> Any:
+        """The `tradeready_gym.engine.Engine` that fills the orders (one account)."""
+        return self._core.engine
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def feed(self) -> DataFeed:
+        return self._core.feed
+
+    @property
+    def portfolio(self) -> Portfolio:
+        return self._core.portfolio
+
+    @property
+    def action_scheme(self) -> ActionScheme:
+        return self._core.action_scheme
+
+    @property
+    def reward_scheme(self) -> Any:
+        return self._core.reward_scheme
+
+    @property
+    def observer(self) -> Observer:
+        return self._core.observer
+
+    @property
+    def stopper(self) -> Stopper:
+        return self._core.stopper
+
+    @property
+    def informer(self) -> Informer:
+        return self._core.informer
+
+    @property
+    def components(self) -> dict[str, Any]:
+        """The components by name (read-only copy)."""
+        comps = self._core.components
+        comps["renderer"] = self.renderer
+        comps["plotter"] = self.plotter
+        return comps
+
+    @property
+    def last_state(self) -> ObsState:
+        """Observation, reward, terminated, truncated and info of the last reset or step."""
+        if self._last is None:
+            raise gym.error.ResetNeeded("call reset() before reading last_state")
+        return self._last
+
+    @property
+    def last_info(self) -> dict[str, Any]:
+        return self.last_state.info
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self._core.feed.symbols
+
+    def price_history(self, n: int) -> np.ndarray:
+        """``(n, S)`` closes of the last ``n`` bars up to and including the clock, oldest first.
+
+        Fewer rows are returned only when fewer than ``n`` bars exist before the clock.
+        """
+        return self._core.feed.price_history(int(self._core.engine.t[0]), n)
+
+    def metrics(self) -> Any:
+        """`EpisodeMetrics` of the episode so far (ROI, Sharpe, Sortino, drawdown, trades, ...)."""
+        return self._core.engine.metrics(0)
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start a new episode; ``seed`` makes the start (with ``random_start_pct``) reproducible.
+
+        Options:
+            ``start_index`` (int bar) or ``start_time`` (ISO 8601) pick the first decision explicitly.
+        """
+        super().reset(seed=seed)
+        core = self._core
+        start = self._start_from_options(options)
+        if start is None:
+            start = core.draw_start(self.np_random)
+        core.reset_envs(self._all, np.array([start], dtype=np.int64))
+        obs = core.observe()[0]
+        info = core.informer.info(0)
+        self.history.reset(int(core.state.total_steps()[0]), start, info["equity"])
+        if self.renderer is not None:
+            self.renderer.reset()
+        self._last = ObsState(obs, 0.0, False, False, info)
+        self._needs_reset = False
+        return obs, info
+
+    def _start_from_options(self, options: dict[str, Any] | None) -> int | None:
+        if not options:
+            return None
+        unknown = set(options) - {"start_index", "start_time"}
+        if unknown:
+            raise ConfigError(f"options has unknown keys {sorted(unknown)}; allowed: start_index, start_time")
+        if "start_index" in options:
+            return self._core.check_start(options["start_index"])
+        if "start_time" in options:
+            idx = self._core.feed.market.index_of(options["start_time"])
+            return self._core.check_start(idx, param="start_time")
+        return None
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Apply ``action`` and advance one bar; returns ``(obs, reward, terminated, truncated, info)``."""
+        if self._needs_reset:
+            raise gym.error.ResetNeeded("call reset() before step(), and again after an episode ends")
+        core = self._core
+        res = core.step(np.asarray(action)[None], with_infos=True)
+        assert res.infos is not None
+        info = res.infos[0]
+        obs = res.obs[0]
+        reward = float(res.reward[0])
+        term = bool(res.terminated[0])
+        trunc = bool(res.truncated[0])
+        self.history.record(int(core.engine.t[0]), info["equity"], info["filled_orders"])
+        self._last = ObsState(obs, reward, term, trunc, info)
+        if term or trunc:
+            self._needs_reset = True
+        if self.render_mode == "human":
+            self.render()
+        return obs, reward, term, trunc, info
+
+    def render(self) -> Any:
+        """A frame for ``render_mode``: text line (``ansi``), image array (``rgb_array``), or None."""
+        if self.render_mode is None or self.renderer is None:
+            return None
+        return self.renderer.render(self, self.render_mode)
+
+    def plot(self, **kwargs: Any) -> Any:
+        """Draw the episode so far (price with trades, equity vs buy-and-hold, drawdown); a Figure."""
+        if self.plotter is None:
+            from tradeready_gym.renderers.renderers import TradingChartPlotter
+
+            self.plotter = TradingChartPlotter()
+        return self.plotter.plot(self, **kwargs)
+
+    def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<TradingEnv {list(self.symbols)} {self.feed.market.timeframe}>"

@@ -1,0 +1,153 @@
+"""Observers: build the observation of every env in a batch from the precomputed feature matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from tradeready_gym.envs.base import BatchState, Component
+from tradeready_gym.errors import ConfigError
+
+__all__ = ["SCALARS", "Observer", "WindowObserver"]
+
+#: Account scalars an observer may append, name -> description.
+SCALARS: dict[str, str] = {
+    "balance": "cash / starting balance (1 value)",
+    "position": "position value / equity, per asset (one value per symbol)",
+    "unrealized_pnl": "unrealized PnL / equity (1 value)",
+}
+
+
+class Observer(Component):
+    """Base class: an observation space and `observe`, which fills ``(N, D)`` observations."""
+
+    registered_name = "observer"
+
+    @property
+    def observation_space(self) -> gym.spaces.Box:
+        """The observation space of one environment."""
+        raise NotImplementedError
+
+    @property
+    def min_index(self) -> int:
+        """The earliest bar index at which a full, warmed-up observation exists."""
+        return 0
+
+    def observe(self, out: np.ndarray | None = None) -> np.ndarray:
+        """``(N, D)`` float32 observations at every env's clock (written into ``out`` when given)."""
+        raise NotImplementedError
+
+
+class WindowObserver(Observer):
+    """The last ``lookback`` rows of the chosen features per asset, then the account scalars.
+
+    The window ends at the env's clock ``t`` (the bar whose close the decision is made at) and is
+    oldest first: rows ``t - lookback + 1 .. t`` of the ``(T, S, F)`` feature matrix, flattened as
+    ``(lookback, S, F)``. It then appends the scalars in the order given: ``balance``
+    (cash / starting balance), ``position`` (position value / equity, one per asset) and
+    ``unrealized_pnl`` (/ equity). The size is ``lookback * S * F + 1 + S + 1`` with all three.
+
+    Look-ahead is impossible by construction: the observer reads rows ``<= t`` of a matrix whose row
+    ``t`` depends on bars ``<= t`` only. The first decision index is at least
+    ``warmup_bars(features) + lookback - 1``, so an observation never holds padding or NaN.
+
+    Args:
+        features: feature names (see ``tradeready_gym.features.FEATURES``), default ``["ohlcv"]``.
+        lookback: rows per observation, >= 1 (default 30).
+        scalars: account scalars to append, from `SCALARS` (default all three).
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str] = ("ohlcv",),
+        lookback: int = 30,
+        scalars: Sequence[str] = ("balance", "position", "unrealized_pnl"),
+    ) -> None:
+        from tradeready_gym.features import FEATURES, validate_feature_names, warmup_bars
+
+        self.features = validate_feature_names(features, param="observation_features")
+        if isinstance(lookback, bool) or not isinstance(lookback, (int, np.integer)) or lookback < 1:
+            raise ConfigError(f"lookback_window={lookback!r} is not allowed; allowed: an integer >= 1")
+        self.lookback = int(lookback)
+        if isinstance(scalars, str):
+            raise ConfigError(f"scalars={scalars!r} must be a list; allowed: {', '.join(SCALARS)}")
+        for s in scalars:
+            if s not in SCALARS:
+                raise ConfigError(f"scalars holds unknown scalar {s!r}; allowed: {', '.join(SCALARS)}")
+        self.scalars = tuple(scalars)
+        self.n_features = sum(FEATURES[n] for n in self.features)
+        self.warmup = int(warmup_bars(self.features))
+        self._space: gym.spaces.Box | None = None
+        self._rows: np.ndarray | None = None
+        self._offsets = np.arange(-self.lookback + 1, 1, dtype=np.int64)
+
+    def bind(self, state: BatchState) -> None:
+        super().bind(state)
+        matrix = state.feed.features(self.features)
+        t, s, f = matrix.shape
+        self._rows = matrix.reshape(t, s * f)  # zero-copy: one row per bar, assets then features
+        self._window_size = self.lookback * s * f
+        self._scalar_size = sum(s if name == "position" else 1 for name in self.scalars)
+        size = self._window_size + self._scalar_size
+        self._space = gym.spaces.Box(-np.inf, np.inf, (size,), dtype=np.float32)
+        tail = self._rows[self.min_index :]
+        if tail.size and not np.isfinite(tail).all():
+            bad = int(np.argwhere(~np.isfinite(tail))[0][0]) + self.min_index
+            raise ConfigError(
+                f"observation_features={list(self.features)} are not finite at bar {bad} "
+                f"({state.feed.time_iso(bad)}) although warm-up ends at bar {self.warmup}"
+            )
+
+    @property
+    def observation_space(self) -> gym.spaces.Box:
+        if self._space is None:
+            raise RuntimeError("WindowObserver needs an environment to know its observation size")
+        return self._space
+
+    @property
+    def min_index(self) -> int:
+        return self.warmup + self.lookback - 1
+
+    @property
+    def size(self) -> int:
+        return int(self.observation_space.shape[0])
+
+    def observe(self, out: np.ndarray | None = None) -> np.ndarray:
+        st = self.state
+        rows = self._rows
+        assert rows is not None
+        n = st.n_envs
+        if out is None:
+            out = np.empty((n, self.size), dtype=np.float32)
+        eng = st.engine
+        t = np.asarray(eng.t)
+        w = self._window_size
+        if n == 1:
+            t0 = int(t[0])
+            out[0, :w] = rows[t0 - self.lookback + 1 : t0 + 1].reshape(-1)
+        else:
+            out[:, :w] = rows[t[:, None] + self._offsets[None, :]].reshape(n, w)
+        if self.scalars:
+            self._fill_scalars(out[:, w:], eng)
+        return out
+
+    def _fill_scalars(self, out: np.ndarray, eng: Any) -> None:
+        st = self.state
+        equity = np.asarray(eng.equity, dtype=np.float64)
+        safe = np.where(equity > 0, equity, 1.0)
+        k = 0
+        for name in self.scalars:
+            if name == "balance":
+                out[:, k] = np.asarray(eng.cash, dtype=np.float64) / st.starting_balance
+                k += 1
+            elif name == "position":
+                s = st.n_symbols
+                value = np.asarray(eng.qty, dtype=np.float64) * np.asarray(eng.clock_close(), dtype=np.float64)
+                out[:, k : k + s] = np.where(equity[:, None] > 0, value / safe[:, None], 0.0)
+                k += s
+            else:
+                out[:, k] = np.where(equity > 0, np.asarray(eng.unrealized_pnl, dtype=np.float64) / safe, 0.0)
+                k += 1

@@ -1,0 +1,126 @@
+"""Stoppers: batch-first end-of-episode rules.
+
+``terminated`` means the episode reached its natural end (the final candle); ``truncated`` means it
+was cut short (equity below a floor, an episode-length limit). When both apply, an env is reported
+as terminated only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from tradeready_gym.envs.base import BatchState, Component
+from tradeready_gym.errors import ConfigError
+
+__all__ = [
+    "CompositeStopper",
+    "EndOfDataStopper",
+    "EpisodeLengthStopper",
+    "EquityFloorStopper",
+    "Stopper",
+    "default_stopper",
+]
+
+
+class Stopper(Component):
+    """Base class: `stop` returns ``(terminated, truncated)``, two ``(N,)`` bool arrays."""
+
+    registered_name = "stopper"
+
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(terminated, truncated)`` for every env of the batch after a step."""
+        raise NotImplementedError
+
+
+class EndOfDataStopper(Stopper):
+    """Terminates an env whose clock reached its final candle (``state.end``)."""
+
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        st = self.state
+        term = np.asarray(st.engine.t) >= st.end
+        return term, np.zeros(st.n_envs, dtype=bool)
+
+
+class EquityFloorStopper(Stopper):
+    """Truncates an env whose equity fell to ``floor`` x starting balance or below (blown out).
+
+    Args:
+        floor: fraction of the starting balance, in [0, 1) (default 0.1; 0 never stops).
+    """
+
+    def __init__(self, floor: float = 0.1) -> None:
+        try:
+            f = float(floor)
+        except (TypeError, ValueError):
+            raise ConfigError(f"floor={floor!r} is not a number; allowed: 0 <= floor < 1") from None
+        if not (0.0 <= f < 1.0):
+            raise ConfigError(f"floor={floor!r} is out of range; allowed: 0 <= floor < 1")
+        self.floor = f
+
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        st = self.state
+        if self.floor == 0.0:
+            trunc = np.zeros(st.n_envs, dtype=bool)
+        else:
+            trunc = np.asarray(st.engine.equity) <= self.floor * st.starting_balance
+        return np.zeros(st.n_envs, dtype=bool), trunc
+
+
+class EpisodeLengthStopper(Stopper):
+    """Truncates an env after ``max_steps`` steps (``state.max_steps`` is set from it).
+
+    Args:
+        max_steps: steps per episode, >= 1.
+    """
+
+    def __init__(self, max_steps: int) -> None:
+        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+            raise ConfigError(f"episode_length={max_steps!r} is not allowed; allowed: an integer >= 1 or None")
+        self.max_steps = int(max_steps)
+
+    def bind(self, state: BatchState) -> None:
+        super().bind(state)
+        state.max_steps[:] = self.max_steps
+
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        st = self.state
+        return np.zeros(st.n_envs, dtype=bool), st.steps >= self.max_steps
+
+
+class CompositeStopper(Stopper):
+    """Combines stoppers: an env stops when any of them says so (terminated wins over truncated)."""
+
+    def __init__(self, stoppers: Sequence[Stopper]) -> None:
+        self.stoppers = list(stoppers)
+        for s in self.stoppers:
+            if not isinstance(s, Stopper):
+                raise ConfigError(f"stoppers holds {s!r}; allowed: Stopper instances")
+
+    def bind(self, state: BatchState) -> None:
+        super().bind(state)
+        for s in self.stoppers:
+            s.bind(state)
+
+    def reset_envs(self, mask: np.ndarray) -> None:
+        for s in self.stoppers:
+            s.reset_envs(mask)
+
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        n = self.state.n_envs
+        term = np.zeros(n, dtype=bool)
+        trunc = np.zeros(n, dtype=bool)
+        for s in self.stoppers:
+            a, b = s.stop()
+            term |= a
+            trunc |= b
+        return term, trunc & ~term
+
+
+def default_stopper(episode_length: int | None = None, equity_floor: float = 0.1) -> CompositeStopper:
+    """End of data (terminated), equity floor and optional episode length (truncated)."""
+    parts: list[Stopper] = [EndOfDataStopper(), EquityFloorStopper(equity_floor)]
+    if episode_length is not None:
+        parts.append(EpisodeLengthStopper(episode_length))
+    return CompositeStopper(parts)
