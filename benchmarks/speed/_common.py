@@ -33,6 +33,7 @@ __all__ = [
     "iso_to_ms",
     "load_candles",
     "peak_rss_mb",
+    "random_actions",
     "rest_files",
     "shared_data_dir",
     "time_resets",
