@@ -32,7 +32,11 @@ from tradeready_gym.stoppers.stoppers import Stopper
 
 __all__ = ["TradeReadyVectorEnv"]
 
-_MODES = {m.value: m for m in AutoresetMode}
+_MODES: dict[str, AutoresetMode] = {
+    "next_step": AutoresetMode.NEXT_STEP,
+    "same_step": AutoresetMode.SAME_STEP,
+    "disabled": AutoresetMode.DISABLED,
+}
 
 
 class TradeReadyVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
@@ -70,7 +74,7 @@ class TradeReadyVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ConfigError(f"num_envs={num_envs!r} is not allowed; allowed: an integer >= 1")
-        mode = autoreset_mode if isinstance(autoreset_mode, AutoresetMode) else _MODES.get(str(autoreset_mode))
+        mode = autoreset_mode if isinstance(autoreset_mode, AutoresetMode) else _MODES.get(str(autoreset_mode).lower())
         if mode is None:
             raise ConfigError(f"autoreset_mode={autoreset_mode!r} is not allowed; allowed: {', '.join(_MODES)}")
         self._core = BatchCore(
