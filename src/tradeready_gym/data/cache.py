@@ -284,6 +284,28 @@ class CandleCache:
             written.append(self._merge_one(sym, col, source=source, coverage=cov))
         return written
 
+    def mark_covered(
+        self, symbol: str, timeframe: str, ranges: Sequence[tuple[int, int]], *, source: str
+    ) -> None:
+        """Record ``ranges`` as covered without adding bars (ranges where the exchange had no trading).
+
+        Only applies to a symbol / timeframe that already has a cache file; otherwise does nothing.
+        """
+        p = self.path(symbol, timeframe)
+        if not p.exists():
+            return
+        with self._lock(p):
+            meta = self._read_meta(p)
+            old = self._read_all(p, symbol, timeframe, bool(meta.get("synthetic", False)))
+            if old is None:
+                return
+            meta["coverage"] = [
+                list(r) for r in merge_ranges([*map(tuple, meta.get("coverage", [])), *ranges])
+            ]
+            if source not in meta.get("sources", []):
+                meta["sources"] = [*meta.get("sources", []), source]
+            self._atomic_write(p, old[0], old[1], meta)
+
     def _merge_one(
         self, symbol: str, new: MarketData, *, source: str, coverage: list[tuple[int, int]]
     ) -> Path:

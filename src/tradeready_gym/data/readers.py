@@ -21,6 +21,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -218,7 +219,10 @@ def parse_binance_csv(data: bytes | str, *, symbol: str, timeframe: str, source:
     """The CSV inside a Binance dump zip (12 columns, no header or one header row) -> `MarketData`."""
     import pandas as pd
 
-    text = data.decode("utf-8", errors="strict") if isinstance(data, bytes) else data
+    try:
+        text = data.decode("utf-8", errors="strict") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{source} is not a text CSV: {exc}") from None
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or not lines[0].strip():
         raise DataError(f"{source}: empty CSV; expected 12-column Binance kline rows")
@@ -267,7 +271,7 @@ def read_binance_zip(
             if not names:
                 raise DataError(f"{where} holds no CSV file; got {zf.namelist()}")
             payload = b"".join(zf.read(n) for n in sorted(names))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{where} is not a valid zip archive: {exc}") from None
