@@ -40,9 +40,15 @@ def _run(env: Any, actions: list[Any]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--steps", type=int, default=50_000, help="profiled steps (batched steps with --vector)")
-    parser.add_argument("--vector", type=int, default=0, help="profile gymnasium.make_vec with this many envs")
-    parser.add_argument("--window", type=int, default=None, help="lookback_window (default: the env's default)")
+    parser.add_argument(
+        "--steps", type=int, default=50_000, help="profiled steps (batched steps with --vector)"
+    )
+    parser.add_argument(
+        "--vector", type=int, default=0, help="profile gymnasium.make_vec with this many envs"
+    )
+    parser.add_argument(
+        "--window", type=int, default=None, help="lookback_window (default: the env's default)"
+    )
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -52,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import tradeready_gym
 
-    md = market_data([load_candles(shared_data_dir(args.data_dir), "BTCUSDT", "1h", DEFAULT_START, DEFAULT_END)])
+    md = market_data(
+        [load_candles(shared_data_dir(args.data_dir), "BTCUSDT", "1h", DEFAULT_START, DEFAULT_END)]
+    )
     kwargs: dict[str, Any] = {"data": md, "timeframe": "1h"}
     if args.window is not None:
         kwargs["lookback_window"] = args.window
@@ -85,12 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     env.close()
 
     out = io.StringIO()
-    out.write(f"Profile of {len(actions):,} steps of {what}, {kwargs.get('lookback_window', 'default')} window\n")
-    out.write(f"tradeready-gym {tradeready_gym.__version__}, Python {sys.version.split()[0]}, BTCUSDT 1h {md.n_bars} bars\n")
+    out.write(
+        f"Profile of {len(actions):,} steps of {what}, {kwargs.get('lookback_window', 'default')} window\n"
+    )
+    out.write(
+        f"tradeready-gym {tradeready_gym.__version__}, Python {sys.version.split()[0]}, BTCUSDT 1h {md.n_bars} bars\n"
+    )
     out.write(f"observation space: {env.observation_space}\n")
     per = 1e6 / len(actions)
     out.write(f"without profiler: {plain_s * per:.2f} us/step ({len(actions) / plain_s:,.0f} steps/s)\n")
-    out.write(f"with profiler:    {profiled_s * per:.2f} us/step (profiler overhead inflates Python-level calls)\n\n")
+    out.write(
+        f"with profiler:    {profiled_s * per:.2f} us/step (profiler overhead inflates Python-level calls)\n\n"
+    )
     for key, title in (("tottime", "own time"), ("cumulative", "cumulative time")):
         out.write(f"=== top {args.top} by {title} ===\n")
         stats = pstats.Stats(prof, stream=out)
