@@ -336,14 +336,35 @@ def test_batch_step_stops_at_the_episode_end(btc):
     assert info["batch_steps"] == 5 and not (term or trunc)
     *_, term, trunc, info = env.step(0)
     assert info["batch_steps"] == 2 and trunc and not term
-    last = btc.iloc(btc.n_bars - 30, btc.n_bars)
     env = BatchStepWrapper(gym.make("TradeReady-BTC-v0", data=btc), n_steps=4)
     env.reset(options={"start_index": btc.n_bars - 6})
     *_, term, trunc, info = env.step(0)
     assert info["batch_steps"] == 4 and not term
     *_, term, trunc, info = env.step(0)
     assert info["batch_steps"] == 1 and term and not trunc
-    assert last.n_bars == 30
+
+
+def test_batch_step_portfolio_noop_keeps_the_weights(three):
+    env = BatchStepWrapper(gym.make("TradeReady-Portfolio-v0", data=three), n_steps=6)
+    ref = gym.make("TradeReady-Portfolio-v0", data=three)
+    env.reset(seed=0)
+    ref.reset(seed=0)
+    for target in ([0.3, 0.3, 0.3], [0.3, 0.3, 0.3], [0.0, 0.0, 0.5]):
+        a = np.array(target, dtype=np.float32)
+        _, reward, _, _, info = env.step(a)
+        ref_fills, ref_reward = [], 0.0
+        for k in range(6):
+            # the no-op is the current weights, taken at each inner step
+            inner = a if k == 0 else ref.unwrapped.action_scheme.noop_action()
+            _, r, _, _, r_info = ref.step(inner)
+            ref_fills += r_info["filled_orders"]
+            ref_reward += r
+            if k > 0:
+                assert r_info["filled_orders"] == []
+        assert info["filled_orders"] == ref_fills
+        assert reward == pytest.approx(ref_reward, abs=1e-9)
+    # the second identical target is within the 1% band: nothing trades
+    assert info["equity"] == r_info["equity"]
 
 
 @pytest.mark.parametrize("n", [0, -2, 2.0, True])
