@@ -263,7 +263,7 @@ class Engine:
         r = np.broadcast_to(np.asarray(rate, dtype=np.float64), (self.n_accounts,))
         bad = ~np.isfinite(r) | (r < 0) | (r > 0.1)
         if bad.any():
-            raise ConfigError(f"fee_rate={r[bad][0]!r} is not allowed; allowed: a number in [0, 0.1]")
+            raise ConfigError(f"fee_rate={float(r[bad][0])!r} is not allowed; allowed: a number in [0, 0.1]")
         mask = self._all if accounts is None else np.asarray(accounts, dtype=bool)
         self._acct[mask, K.A_FEE_RATE] = r[mask]
 
@@ -337,7 +337,7 @@ class Engine:
             )
         i, s = divmod(code - 1, self.n_symbols)
         raise InvalidOrderError(
-            f"order_qty[{i}, {s}] ({self.symbols[s]}) = {oq[i, s]!r} is not allowed; allowed: a finite number "
+            f"order_qty[{i}, {s}] ({self.symbols[s]}) = {float(oq[i, s])!r} is not allowed; allowed: a finite number "
             "(> 0 buy, < 0 sell)"
         )
 

@@ -59,6 +59,8 @@ class EpisodeMetrics:
     final_equity: float
     n_liquidations: int
     n_rejected: int
+    gross_profit: float
+    gross_loss: float
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: NaN and infinity become None."""
@@ -114,6 +116,8 @@ def metrics_table(
         "final_equity": eq.copy(),
         "n_liquidations": acct[:, K.A_NLIQ].astype(np.int64),
         "n_rejected": acct[:, K.A_NREJECT].astype(np.int64),
+        "gross_profit": gp.copy(),
+        "gross_loss": gl.copy(),
     }
 
 
