@@ -34,6 +34,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SPEED = HERE / "speed"
 RESULTS = HERE / "results"
+DOCS = REPO / "docs" / "benchmarks.md"
+DOC_START = "<!-- speed-table:start (written by benchmarks/bench_speed.py --update-docs) -->"
+DOC_END = "<!-- speed-table:end -->"
 PEERS_PYTHON = HERE / ".peers-venv" / "bin" / "python"
 OURS_PYTHON = REPO / ".venv" / "bin" / "python"
 
@@ -327,9 +330,10 @@ def markdown(report: dict[str, Any]) -> str:
     m = res.get(OURS_MEMORY, {})
     if "rss_after_mb" in m:
         extra.append(
-            f"- Memory: process RSS {fmt(m['rss_before_mb'], 1)} MB before building the vector env "
-            f"(interpreter, numpy, numba, gymnasium, candles), {fmt(m['rss_after_mb'], 1)} MB after "
-            f"building, resetting and stepping it: the env itself adds {fmt(m['rss_env_mb'], 1)} MB."
+            f"- Memory: process RSS {fmt(m['rss_before_mb'], 1)} MB before building the 1,024-env vector env "
+            f"(interpreter, numpy, numba, gymnasium, the candles, and a 1-env batch built and dropped so that "
+            f"modules and compiled kernels are loaded), {fmt(m['rss_after_mb'], 1)} MB after building, "
+            f"resetting and stepping it 200 times: the 1,024 envs themselves add {fmt(m['rss_env_mb'], 1)} MB."
         )
     p = res.get(OURS_PPO, {})
     if "env_share" in p:
@@ -348,6 +352,16 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def update_docs(path: Path, table: str) -> None:
+    """Replace the text between the speed-table markers of ``path`` with ``table``."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(DOC_START), text.find(DOC_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{path}: markers {DOC_START!r} ... {DOC_END!r} not found; not updated")
+    new = text[: start + len(DOC_START)] + "\n\n" + table + "\n" + text[end:]
+    write_atomic(path, new)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -380,6 +394,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--only", nargs="*", default=None, help="run only these configurations (names as in the table)"
     )
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help="where speed.json and speed.md go")
+    parser.add_argument(
+        "--update-docs",
+        action="store_true",
+        help=f"also replace the table in {DOCS.relative_to(REPO)} (between its speed-table markers)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
@@ -456,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(report, indent=2, sort_keys=False)
     write_atomic(args.out_dir / "speed.json", text + "\n")
     write_atomic(args.out_dir / "speed.md", markdown(report))
+    if args.update_docs:
+        update_docs(DOCS, markdown(report))
+        log(f"updated {DOCS}")
     sys.stdout.write(text + "\n")
     log(f"wrote {args.out_dir / 'speed.json'} and {args.out_dir / 'speed.md'}")
     return 0

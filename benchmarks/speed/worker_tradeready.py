@@ -172,6 +172,7 @@ def run_vector(args: argparse.Namespace, md: Any) -> dict[str, Any]:
         "library": "tradeready-gym (vector)",
         "config": f"{ENV_ID} via gymnasium.make_vec, num_envs={n}, default observation",
         "num_envs": n,
+        "obs_shape": _shape(venv.single_observation_space),
         "build_s": build_s,
         "batch_steps": batches,
         "seconds": total,
