@@ -151,9 +151,9 @@ def test_engine_construction_and_reset_errors(market3):
         eng.reset(1439)
     with pytest.raises(ConfigError, match=r"start has shape \(3,\)"):
         eng.reset(np.array([1, 2, 3]))
-    with pytest.raises(ConfigError, match="start=1.5"):
+    with pytest.raises(ConfigError, match=r"start=1\.5"):
         eng.reset(1.5)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="fee_rate=0.5"):
+    with pytest.raises(ConfigError, match=r"fee_rate=0\.5"):
         eng.set_fee_rate(0.5)
     with pytest.raises(ConfigError, match="lookback=0"):
         eng.window(0, 0)
