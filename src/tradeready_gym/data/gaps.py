@@ -27,7 +27,7 @@ from typing import Any, Final
 import numpy as np
 
 from tradeready_gym.data.market import MarketData
-from tradeready_gym.errors import ConfigError
+from tradeready_gym.errors import ConfigError, DataError
 from tradeready_gym.timeframes import format_iso
 
 __all__ = ["GAP_POLICIES", "Gap", "apply_gap_policy", "fill_gaps", "find_gaps"]
@@ -108,7 +108,16 @@ def fill_gaps(market: MarketData) -> MarketData:
         if market.filled is None:
             return _with_filled(market, np.zeros(market.close.shape, dtype=bool))
         return market
-    full = np.arange(int(ot[0]), int(ot[-1]) + 1, iv, dtype=np.int64)
+    off = np.flatnonzero((ot - ot[0]) % iv)
+    if off.size:
+        raise DataError(
+            f"open time {format_iso(int(ot[off[0]]))} is off the {market.timeframe} grid that starts at "
+            f"{format_iso(int(ot[0]))}; gaps can only be filled on a regular grid"
+        )
+    n_full = (
+        int(ot[-1]) - int(ot[0])
+    ) // iv + 1  # not np.arange(start, stop, iv): its float length can drop a bar
+    full = int(ot[0]) + np.arange(n_full, dtype=np.int64) * iv
     pos = np.searchsorted(full, ot)
     present = np.zeros(full.shape[0], dtype=bool)
     present[pos] = True
