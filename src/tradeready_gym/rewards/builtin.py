@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from tradeready_gym.errors import ConfigError
+from tradeready_gym.rewards import _kernels as _k
 from tradeready_gym.rewards.base import RewardFunction, _check_n_envs, as_bool_mask, as_equity
 
 __all__ = [
@@ -182,29 +183,15 @@ class _RollingRatio(BatchReward):
         self._pos[mask] = 0
         self._prev_ratio[mask] = 0.0
 
-    def _ratio(self, buf: np.ndarray, valid: np.ndarray, count: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    _kind = _k.SHARPE
 
     def _step(self, prev: np.ndarray, curr: np.ndarray, infos: Sequence[dict[str, Any]] | None) -> np.ndarray:
-        rows = np.arange(prev.shape[0])
-        self._buf[rows, self._pos] = simple_returns(prev, curr)
-        self._pos = (self._pos + 1) % self.window
-        self._count = np.minimum(self._count + 1, self.window)
-        valid = np.arange(self.window)[None, :] < self._count[:, None]
-        ratio = np.zeros(prev.shape[0])
-        ok = self._count >= 2
-        if ok.any():
-            ratio[ok] = self._ratio(self._buf[ok], valid[ok], self._count[ok])
-        reward = ratio - self._prev_ratio
-        self._prev_ratio = ratio
-        return reward
+        return _k.rolling_ratio_step(
+            self._buf, self._count, self._pos, self._prev_ratio, prev, curr, self._kind, ZERO_DEVIATION
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(window={self.window})"
-
-
-def _mean(buf: np.ndarray, valid: np.ndarray, count: np.ndarray) -> np.ndarray:
-    return np.where(valid, buf, 0.0).sum(axis=1) / count
 
 
 class SharpeReward(_RollingRatio):
@@ -220,11 +207,7 @@ class SharpeReward(_RollingRatio):
         [0.0, 0.2357, 0.3416]
     """
 
-    def _ratio(self, buf: np.ndarray, valid: np.ndarray, count: np.ndarray) -> np.ndarray:
-        m = _mean(buf, valid, count)
-        var = np.where(valid, (buf - m[:, None]) ** 2, 0.0).sum(axis=1) / (count - 1)
-        sd = np.sqrt(var)
-        return np.where(sd > ZERO_DEVIATION, m / np.where(sd > ZERO_DEVIATION, sd, 1.0), 0.0)
+    _kind = _k.SHARPE
 
 
 class SortinoReward(_RollingRatio):
@@ -235,10 +218,7 @@ class SortinoReward(_RollingRatio):
     returns or ``DD <= ZERO_DEVIATION`` (no losing step in the window); ``So_0 = 0`` at reset.
     """
 
-    def _ratio(self, buf: np.ndarray, valid: np.ndarray, count: np.ndarray) -> np.ndarray:
-        m = _mean(buf, valid, count)
-        dd = np.sqrt(np.where(valid, np.minimum(buf, 0.0) ** 2, 0.0).sum(axis=1) / count)
-        return np.where(dd > ZERO_DEVIATION, m / np.where(dd > ZERO_DEVIATION, dd, 1.0), 0.0)
+    _kind = _k.SORTINO
 
 
 class DrawdownPenaltyReward(BatchReward):
@@ -272,11 +252,7 @@ class DrawdownPenaltyReward(BatchReward):
         self._peak[mask] = np.nan
 
     def _step(self, prev: np.ndarray, curr: np.ndarray, infos: Sequence[dict[str, Any]] | None) -> np.ndarray:
-        peak = np.where(np.isnan(self._peak), prev, self._peak)
-        peak = np.maximum(peak, curr)
-        self._peak = peak
-        dd = np.where(peak > 0, 1.0 - curr / np.where(peak > 0, peak, 1.0), 0.0)
-        return simple_returns(prev, curr) - self.penalty_coeff * dd
+        return _k.drawdown_penalty_step(self._peak, prev, curr, self.penalty_coeff)
 
     def __repr__(self) -> str:
         return f"DrawdownPenaltyReward(penalty_coeff={self.penalty_coeff})"
