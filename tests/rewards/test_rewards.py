@@ -289,3 +289,57 @@ def test_bad_batch_calls():
         Broken().compute_batch([1.0], [1.0])
     with pytest.raises(NotImplementedError, match="must implement compute"):
         RewardFunction().compute_batch([1.0], [1.0])
+
+
+# ----------------------------------------------------------------------------- configuration
+class Scaled(CustomReward):
+    """A user reward with a parameter, reporting it for its config."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        self.factor = factor
+
+    def compute(self, prev_equity, curr_equity, info):
+        return self.factor * (curr_equity - prev_equity)
+
+    def config_params(self):
+        return {"factor": self.factor}
+
+
+def test_config_round_trip_through_json():
+    import json
+
+    from tradeready_gym.rewards import reward_from_config
+
+    rewards = [
+        *_all_builtins(),
+        Scaled(3.0),
+        CompositeReward([Scaled(2.0), SharpeReward(7)], weights=[0.5, 2.0]),
+    ]
+    for r in rewards:
+        cfg = json.loads(json.dumps(r.get_config()))
+        back = reward_from_config(cfg)
+        assert type(back) is type(r)
+        assert back.get_config() == r.get_config()
+        assert _run(back) == _run(copy.deepcopy(r))
+    assert SharpeReward(9).get_config() == {"type": "SharpeReward", "params": {"window": 9}}
+    assert Scaled(3.0).get_config()["type"] == f"{__name__}:Scaled"
+
+
+@pytest.mark.parametrize(
+    ("cfg", "needle"),
+    [
+        ({"type": "Sharpe"}, "type='Sharpe' is unknown; allowed: PnLReward"),
+        ({"type": "SharpeReward", "params": {"windw": 3}}, "do not fit reward 'SharpeReward'"),
+        ({"type": "SharpeReward", "params": {"window": 1}}, "window=1"),
+        ({"type": "no.such.module:Reward"}, "cannot be imported"),
+        ({"type": "json:dumps"}, "is not a RewardFunction subclass"),
+        ({"type": "PnLReward", "params": [1]}, "must be a dict"),
+        ("PnLReward", "must be a dict with a 'type'"),
+    ],
+)
+def test_bad_configs(cfg, needle):
+    from tradeready_gym.rewards import reward_from_config
+
+    with pytest.raises(ConfigError) as e:
+        reward_from_config(cfg)
+    assert needle in str(e.value)

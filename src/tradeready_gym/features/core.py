@@ -187,9 +187,11 @@ def compute_features(market: MarketData, names: Sequence[str]) -> np.ndarray:
         ConfigError: an unknown or repeated name, or ``market`` is not a `MarketData`.
 
     Example:
-        >>> from tradeready_gym.data.synthetic import generate_market  # doctest: +SKIP
-        >>> compute_features(market, ["ohlcv", "rsi_14"]).shape  # doctest: +SKIP
-        (1000, 1, 6)
+        >>> from tradeready_gym.data.synthetic import generate_synthetic
+        >>> market = generate_synthetic(1000, n_symbols=2, seed=1)
+        >>> x = compute_features(market, ["ohlcv", "rsi_14"])
+        >>> x.shape, bool(np.isfinite(x[warmup_bars(["ohlcv", "rsi_14"]):]).all())
+        ((1000, 2, 6), True)
     """
     names = validate_feature_names(names)
     if not isinstance(market, MarketData):

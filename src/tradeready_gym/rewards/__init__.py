@@ -11,6 +11,7 @@ Example:
 
 from tradeready_gym.rewards.base import CustomReward, RewardFunction
 from tradeready_gym.rewards.builtin import (
+    BUILTIN_REWARDS,
     BatchReward,
     CompositeReward,
     DrawdownPenaltyReward,
@@ -18,9 +19,11 @@ from tradeready_gym.rewards.builtin import (
     PnLReward,
     SharpeReward,
     SortinoReward,
+    reward_from_config,
 )
 
 __all__ = [
+    "BUILTIN_REWARDS",
     "BatchReward",
     "CompositeReward",
     "CustomReward",
@@ -30,4 +33,5 @@ __all__ = [
     "RewardFunction",
     "SharpeReward",
     "SortinoReward",
+    "reward_from_config",
 ]

@@ -146,6 +146,25 @@ class RewardFunction:
             out[i] = v
         return out
 
+    # ------------------------------------------------------------------ configuration
+    def get_config(self) -> dict[str, Any]:
+        """A JSON-friendly description that `reward_from_config` turns back into an equal reward.
+
+        ``{"type": <built-in name or "module:Class">, "params": <constructor keyword arguments>}``.
+        A user reward reports no parameters unless it overrides `config_params`.
+        """
+        cls = type(self)
+        name = (
+            cls.__name__
+            if cls.__module__.startswith("tradeready_gym.rewards")
+            else (f"{cls.__module__}:{cls.__qualname__}")
+        )
+        return {"type": name, "params": self.config_params()}
+
+    def config_params(self) -> dict[str, Any]:
+        """The constructor keyword arguments of this reward (override in a reward that takes any)."""
+        return {}
+
     def _bound_copies(self) -> list[RewardFunction]:
         if self._copies is None:
             raise ConfigError(f"{type(self).__name__} is not bound to any env; call bind(n_envs) first")

@@ -18,6 +18,7 @@ from tradeready_gym.rewards import _kernels as _k
 from tradeready_gym.rewards.base import RewardFunction, _check_n_envs, as_bool_mask, as_equity
 
 __all__ = [
+    "BUILTIN_REWARDS",
     "LOG_EQUITY_FLOOR",
     "ZERO_DEVIATION",
     "BatchReward",
@@ -27,6 +28,7 @@ __all__ = [
     "PnLReward",
     "SharpeReward",
     "SortinoReward",
+    "reward_from_config",
     "simple_returns",
 ]
 
@@ -190,6 +192,9 @@ class _RollingRatio(BatchReward):
             self._buf, self._count, self._pos, self._prev_ratio, prev, curr, self._kind, ZERO_DEVIATION
         )
 
+    def config_params(self) -> dict[str, Any]:
+        return {"window": self.window}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(window={self.window})"
 
@@ -254,6 +259,9 @@ class DrawdownPenaltyReward(BatchReward):
     def _step(self, prev: np.ndarray, curr: np.ndarray, infos: Sequence[dict[str, Any]] | None) -> np.ndarray:
         return _k.drawdown_penalty_step(self._peak, prev, curr, self.penalty_coeff)
 
+    def config_params(self) -> dict[str, Any]:
+        return {"penalty_coeff": self.penalty_coeff}
+
     def __repr__(self) -> str:
         return f"DrawdownPenaltyReward(penalty_coeff={self.penalty_coeff})"
 
@@ -313,6 +321,69 @@ class CompositeReward(BatchReward):
             total += w * r.compute_batch(prev, curr, infos if r.needs_info else None)
         return total
 
+    def config_params(self) -> dict[str, Any]:
+        return {"rewards": [r.get_config() for r in self.rewards], "weights": list(self.weights)}
+
     def __repr__(self) -> str:
         parts = ", ".join(f"{w}*{r!r}" for w, r in zip(self.weights, self.rewards, strict=True))
         return f"CompositeReward({parts})"
+
+
+BUILTIN_REWARDS: dict[str, type[RewardFunction]] = {
+    "PnLReward": PnLReward,
+    "LogReturnReward": LogReturnReward,
+    "SharpeReward": SharpeReward,
+    "SortinoReward": SortinoReward,
+    "DrawdownPenaltyReward": DrawdownPenaltyReward,
+    "CompositeReward": CompositeReward,
+}
+"""Name -> class of every built-in reward."""
+
+
+def reward_from_config(config: Any) -> RewardFunction:
+    """Rebuild a reward from `RewardFunction.get_config` output.
+
+    ``type`` is a built-in name (see `BUILTIN_REWARDS`) or ``"module:Class"`` of an importable
+    `RewardFunction` subclass; ``params`` are its keyword arguments (a composite's ``rewards`` are
+    configs themselves).
+
+    Example:
+        >>> reward_from_config(SharpeReward(window=20).get_config())
+        SharpeReward(window=20)
+
+    Raises:
+        ConfigError: a malformed config, an unknown type, or parameters the class rejects.
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("type"), str):
+        raise ConfigError(f"config={config!r} must be a dict with a 'type' string and optional 'params'")
+    name = config["type"]
+    params = config.get("params") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"params={params!r} of reward {name!r} must be a dict of keyword arguments")
+    cls: Any
+    if name in BUILTIN_REWARDS:
+        cls = BUILTIN_REWARDS[name]
+    elif ":" in name:
+        import importlib
+
+        module, _, qual = name.partition(":")
+        try:
+            cls = importlib.import_module(module)
+            for part in qual.split("."):
+                cls = getattr(cls, part)
+        except (ImportError, AttributeError):
+            raise ConfigError(f"reward type={name!r} cannot be imported") from None
+        if not (isinstance(cls, type) and issubclass(cls, RewardFunction)):
+            raise ConfigError(f"reward type={name!r} is not a RewardFunction subclass")
+    else:
+        raise ConfigError(
+            f"reward type={name!r} is unknown; allowed: {', '.join(BUILTIN_REWARDS)} or 'module:Class'"
+        )
+    if cls is CompositeReward:
+        params = dict(params)
+        params["rewards"] = [reward_from_config(c) for c in params.get("rewards", [])]
+    try:
+        reward: RewardFunction = cls(**params)
+    except TypeError as e:
+        raise ConfigError(f"params={params!r} do not fit reward {name!r}: {e}") from None
+    return reward
