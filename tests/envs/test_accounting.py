@@ -64,11 +64,11 @@ def test_random_actions_keep_accounting_exact_and_never_sell_naked(scheme_factor
     market = market3 if scheme_factory in (PortfolioWeightActions, TargetExposureActions) else market3.select(["SOLUSDT"])
     env = _env(market.iloc(0, 400), scheme_factory())
     env.action_space.seed(1)
-    obs, info = env.reset(seed=1)
+    _, info = env.reset(seed=1)
     sells = 0
     for _ in range(300):
         prev = info
-        obs, reward, term, trunc, info = env.step(env.action_space.sample())
+        _obs, reward, term, trunc, info = env.step(env.action_space.sample())
         _check_info_against_engine(env, info, prev)
         assert reward == pytest.approx(info["equity"] - prev["equity"], rel=1e-12, abs=1e-9)  # PnLReward
         assert info["available_cash"] >= 0.0
@@ -103,7 +103,7 @@ def test_sells_from_flat_do_nothing_in_every_space(market3):
 def test_discrete_buy_spends_ten_percent_of_equity_and_stacks_then_close(btc):
     env = _env(btc.iloc(0, 200), DiscreteActions(), slippage=None)
     env.reset(seed=0)
-    for k in range(1, 4):
+    for _k in range(1, 4):
         eq = env.last_state.info["equity"]
         price = env.last_state.info["prices"]["BTCUSDT"]
         _, _, _, _, info = env.step(1)
@@ -224,7 +224,7 @@ def test_components_reset_with_the_env(btc):
     env.reset(seed=0)
     for _ in range(5):
         env.step(1)
-    obs, info = env.reset(seed=0)
+    _obs, info = env.reset(seed=0)
     assert info["equity"] == 10_000.0 and info["step"] == 0 and info["positions"]["BTCUSDT"] == 0.0
     assert env.history.bars().shape == (1,)
     assert set(env.components) >= {"actions", "rewards", "observer", "stopper", "informer", "renderer", "plotter"}

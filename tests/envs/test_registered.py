@@ -12,6 +12,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import tradeready_gym
+from conftest import shared_data_dir
 from tradeready_gym.envs.trading_env import TradingEnv
 from tradeready_gym.envs.vector_env import TradeReadyVectorEnv
 
@@ -118,38 +119,51 @@ def test_make_vec_returns_native_vector_env(market3):
     assert venv.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
     obs, info = venv.reset(seed=0)
     assert obs.shape == (4, 153) and venv.observation_space.contains(obs)
-    obs, r, term, trunc, info = venv.step(venv.action_space.sample())
+    obs, r, _term, _trunc, info = venv.step(venv.action_space.sample())
     assert r.shape == (4,) and info["equity"].shape == (4,)
 
 
+QUICK_START = """\
+import gymnasium as gym
+import tradeready_gym  # registers all environments
+
+env = gym.make(
+    "TradeReady-BTC-v0",
+    starting_balance=10000,
+    timeframe="1h",
+    start_time="2025-01-01T00:00:00Z",
+    end_time="2025-03-01T00:00:00Z",
+)
+
+obs, info = env.reset()
+
+for _ in range(1000):
+    action = env.action_space.sample()  # replace with your model
+    obs, reward, terminated, truncated, info = env.step(action)
+    if terminated or truncated:
+        obs, info = env.reset()
+
+env.close()
+"""
+
+
+def test_quick_start_is_the_published_one_minus_api_key():
+    seed = shared_data_dir().parent / "seeds" / "tradeready-gym-overview.md"
+    text = seed.read_text()
+    block = text.split("## Quick Start", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    published = "".join(line for line in block.splitlines(keepends=True) if "api_key=" not in line)
+    assert published == QUICK_START
+
+
 def test_quick_start_runs_unchanged_minus_api_key(real_cache):
-    # the published quick start, without api_key and without a server
-    import gymnasium as gym
-
-    import tradeready_gym  # noqa: F401  (registers all environments)
-
-    env = gym.make(
-        "TradeReady-BTC-v0",
-        starting_balance=10000,
-        timeframe="1h",
-        start_time="2025-01-01T00:00:00Z",
-        end_time="2025-03-01T00:00:00Z",
-    )
-
-    obs, info = env.reset()
-
-    resets = 0
-    for _ in range(1000):
-        action = env.action_space.sample()  # replace with your model
-        obs, reward, terminated, truncated, info = env.step(action)
-        if terminated or truncated:
-            obs, info = env.reset()
-            resets += 1
-
-    env.close()
-    assert info["total_steps"] == 1416 - 1  # Jan + Feb 2025 = 1416 hourly bars, the first is the first decision
+    scope: dict[str, object] = {}
+    exec(compile(QUICK_START, "quickstart", "exec"), scope)
+    info = scope["info"]
+    assert isinstance(info, dict)
+    assert info["total_steps"] == 1416 - 1  # Jan + Feb 2025: 1416 hourly bars, the first is the first decision
     assert set(info) >= {
         "equity", "available_cash", "position_value", "unrealized_pnl", "virtual_time", "step",
         "total_steps", "filled_orders", "progress_pct",
     }
     assert info["virtual_time"].endswith("Z")
+    assert scope["env"].unwrapped.feed.market.synthetic is False

@@ -74,7 +74,7 @@ def test_same_step_autoreset_reports_final_observation(market3):
     obs, _ = single.reset(seed=1)
     for _ in range(60):
         obs, r, term, trunc, info = single.step(2)
-        vobs, vr, vterm, vtrunc, vinfo = venv.step(np.array([2, 2, 2]))
+        vobs, vr, _vterm, vtrunc, vinfo = venv.step(np.array([2, 2, 2]))
         assert vr[0] == r
         if term or trunc:
             assert vtrunc[0] and vinfo["_final_obs"][0]
@@ -93,11 +93,11 @@ def test_disabled_autoreset_needs_partial_reset(market3):
     venv = gym.make_vec("TradeReady-BTC-v0", num_envs=2, autoreset_mode="disabled", **kw)
     venv.reset(seed=0)
     for _ in range(3):
-        _, _, term, trunc, _ = venv.step(np.array([1, 0]))
+        _, _, _term, trunc, _ = venv.step(np.array([1, 0]))
     assert trunc.all()
     with pytest.raises(gym.error.ResetNeeded):
         venv.step(np.array([0, 0]))
-    obs, info = venv.reset(options={"reset_mask": np.array([True, True])})
+    _obs, info = venv.reset(options={"reset_mask": np.array([True, True])})
     assert (info["step"] == 0).all()
     with pytest.raises(ConfigError, match="reset_mask"):
         venv.reset(options={"reset_mask": np.array([1, 0])})
