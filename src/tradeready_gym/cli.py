@@ -8,11 +8,18 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(help="tradeready-gym: trading environments on real Binance candles.", no_args_is_help=True)
 
+_added = False
+
 
 def _add_subcommands() -> None:
-    from tradeready_gym import _cli_data
+    global _added
+    if _added:
+        return
+    from tradeready_gym import _cli_data, _cli_run
 
     app.add_typer(_cli_data.app, name="data")
+    app.command("episode")(_cli_run.episode)
+    _added = True
 
 
 def main() -> None:
