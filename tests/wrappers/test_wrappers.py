@@ -120,13 +120,34 @@ def test_feature_engineering_is_causal(btc):
     assert not np.array_equal(oa, ob)  # the perturbation is real: the next bar differs
 
 
-def test_feature_engineering_passes_gymnasium_check_env(btc):
-    from gymnasium.utils.env_checker import check_env
+def _frozen_normalization(env: gym.Env) -> NormalizationWrapper:
+    w = NormalizationWrapper(env)
+    w.reset(seed=0)
+    for a in range(30):
+        w.step(a % 3)
+    w.freeze()  # running statistics change the observations; frozen, reset(seed) is reproducible
+    return w
 
-    env = FeatureEngineeringWrapper(gym.make("TradeReady-BTC-v0", data=btc).unwrapped, periods=(5, 10))
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda e: FeatureEngineeringWrapper(e, periods=(5, 10)),
+        _frozen_normalization,
+        lambda e: BatchStepWrapper(e, 4),
+        lambda e: BatchStepWrapper(_frozen_normalization(FeatureEngineeringWrapper(e)), 3),
+    ],
+    ids=["features", "normalization", "batch_step", "all"],
+)
+def test_wrapped_envs_pass_gymnasium_and_sb3_check_env(btc, wrap):
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = wrap(gym.make("TradeReady-BTC-v0", data=btc).unwrapped)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_env(env, skip_render_check=True)
+        sb3_check_env(env, warn=True)
 
 
 def test_feature_engineering_over_batch_step_reseeds(btc):
