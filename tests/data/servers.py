@@ -66,6 +66,7 @@ class KlinesServer:
         self.shared = shared
         self.requests: list[dict[str, str]] = []
         self.rate_limit_once = False
+        self.fail_500 = 0  # answer this many requests with HTTP 500 first
         self.retry_after = "1"
         self.symbols = {p.name for p in (shared / "raw" / "binance_spot_rest_klines").iterdir() if p.is_dir()}
         outer = self
@@ -105,6 +106,12 @@ class KlinesServer:
         self.requests.append(q)
         if u.path != "/api/v3/klines":
             self._send(h, 404, {"code": -1, "msg": "Not found."})
+            return
+        if self.fail_500 > 0:
+            self.fail_500 -= 1
+            self._send(
+                h, 500, {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+            )
             return
         if self.rate_limit_once:
             self.rate_limit_once = False

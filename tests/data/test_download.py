@@ -341,3 +341,60 @@ def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"retries=-1 is not allowed"):
         RetryPolicy(retries=-1)
     assert np.all(np.isfinite([1.0]))
+
+
+def test_server_errors_are_retried_with_backoff(
+    klines_server: KlinesServer, tmp_path: Path, sleeps: list[float]
+) -> None:
+    klines_server.fail_500 = 2
+    [res] = download(
+        "BTCUSDT",
+        "4h",
+        "2024-01-01",
+        "2024-02-01",
+        data_dir=tmp_path,
+        source="rest",
+        api_url=klines_server.url,
+        now=NOW,
+        progress=False,
+        retry=fast(sleeps, retries=3),
+    )
+    assert sleeps == [0.001, 0.002] and len(klines_server.requests) == 3
+    assert res.bars == 31 * 6
+    klines_server.fail_500 = 5
+    with pytest.raises(DownloadError, match=r"failed after 4 attempts: HTTP 500"):
+        download(
+            "BTCUSDT",
+            "4h",
+            "2024-02-01",
+            "2024-03-01",
+            data_dir=tmp_path,
+            source="rest",
+            api_url=klines_server.url,
+            now=NOW,
+            progress=False,
+            retry=fast(sleeps, retries=3),
+        )
+    assert CandleCache(tmp_path).coverage("BTCUSDT", "4h") == [
+        (parse_time("2024-01-01"), parse_time("2024-02-01"))
+    ]
+
+
+def test_missing_checksum_file_is_refused(shared_data: Path, tmp_path: Path, sleeps: list[float]) -> None:
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    folder = _copy_months(shared_data, site, "SOLUSDT", "1d", ["2024-02"])
+    (folder / "SOLUSDT-1d-2024-02.zip.CHECKSUM").unlink()
+    with serve_directory(site) as (url, _), pytest.raises(ChecksumError, match=r"CHECKSUM is not published"):
+        download(
+            "SOLUSDT",
+            "1d",
+            "2024-02-01",
+            "2024-03-01",
+            data_dir=cache,
+            source="vision",
+            vision_url=url,
+            now=NOW,
+            progress=False,
+            retry=fast(sleeps),
+        )
+    assert nothing_cached(cache)
