@@ -80,7 +80,8 @@ X_HALF_SPREAD = 8
 X_LEVERAGE = 9
 X_MAINT = 10
 X_BORROW_BAR = 11
-N_PRM = 12
+X_MAX_ORDERS = 12
+N_PRM = 13
 
 # error codes (negative: account index; positive: flat index of a NaN order)
 ERR_OK = 0
@@ -477,13 +478,60 @@ def _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b):
         acct[i, A_EXPO] += 1.0
 
 
+def layout(n_accounts: int, n_symbols: int, max_orders: int) -> dict[str, tuple[int, tuple[int, ...]]]:
+    """Offsets and shapes of the parts of the one float64 state buffer (see `unpack`)."""
+    n, s, o = n_accounts, n_symbols, max_orders
+    m = 2 * s + o
+    parts: tuple[tuple[str, tuple[int, ...]], ...] = (
+        ("prm", (N_PRM,)),
+        ("symtab", (s, 2)),
+        ("acct", (n, N_ACCT)),
+        ("pos", (n, s, N_POS)),
+        ("orders", (n, o, N_ORD)),
+        ("fills", (n, m, N_FILL)),
+    )
+    out: dict[str, tuple[int, tuple[int, ...]]] = {}
+    off = 0
+    for name, shape in parts:
+        out[name] = (off, shape)
+        size = 1
+        for d in shape:
+            size *= d
+        off += size
+    out["total"] = (off, ())
+    return out
+
+
+@njit(cache=True, inline="always")
+def unpack(state, n, s):
+    """Views of the parts of the state buffer: prm, symtab, acct, pos, orders, fills."""
+    o = int(state[X_MAX_ORDERS])
+    m = 2 * s + o
+    off = N_PRM
+    prm = state[:N_PRM]
+    symtab = state[off : off + s * 2].reshape((s, 2))
+    off += s * 2
+    acct = state[off : off + n * N_ACCT].reshape((n, N_ACCT))
+    off += n * N_ACCT
+    pos = state[off : off + n * s * N_POS].reshape((n, s, N_POS))
+    off += n * s * N_POS
+    orders = state[off : off + n * o * N_ORD].reshape((n, o, N_ORD))
+    off += n * o * N_ORD
+    fills = state[off : off + n * m * N_FILL].reshape((n, m, N_FILL))
+    return prm, symtab, acct, pos, orders, fills
+
+
 @njit(cache=True)
-def step_kernel(mkt, acct, pos, orders, fills, clock, oq, active, prm, symtab):
+def step_kernel(mkt, state, clock, oq, active):
     """Advance every active account by one bar. Returns 0, or an error code and changes nothing.
+
+    ``state`` is the one float64 buffer holding parameters and every account table (few arguments
+    keep the call overhead of the compiled function low).
 
     Error codes: ``-(i + 1)`` when account ``i`` is at the last bar; ``1 + i * S + s`` when the
     market order of account ``i`` for symbol ``s`` is NaN or infinite.
     """
+    prm, symtab, acct, pos, orders, fills = unpack(state, oq.shape[0], oq.shape[1])
     N = acct.shape[0]
     S = pos.shape[1]
     T = mkt.shape[0]

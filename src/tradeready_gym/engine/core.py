@@ -91,6 +91,10 @@ class Window:
     volume: np.ndarray
 
 
+_F64 = np.dtype(np.float64)
+_BOOL = np.dtype(np.bool_)
+
+
 def _ro(a: np.ndarray) -> np.ndarray:
     v = a.view()
     v.setflags(write=False)
@@ -156,17 +160,27 @@ class Engine:
         mkt.setflags(write=False)
         self._mkt = mkt
 
-        self._acct = np.zeros((N, K.N_ACCT), dtype=np.float64)
+        lay = K.layout(N, S, cfg.max_orders)
+        self._state = np.zeros(lay["total"][0], dtype=np.float64)
+
+        def part(name: str) -> np.ndarray:
+            off, shape = lay[name]
+            return self._state[off : off + int(np.prod(shape))].reshape(shape)
+
+        self._acct = part("acct")
         self._acct[:, K.A_FEE_RATE] = cfg.fee_rate
-        self._pos = np.zeros((N, S, K.N_POS), dtype=np.float64)
-        self._orders = np.zeros((N, cfg.max_orders, K.N_ORD), dtype=np.float64)
-        self._fills = np.zeros((N, 2 * S + cfg.max_orders, K.N_FILL), dtype=np.float64)
+        self._pos = part("pos")
+        self._orders = part("orders")
+        self._fills = part("fills")
         self._clock = np.zeros(N, dtype=np.int64)
         self._all = np.ones(N, dtype=np.bool_)
         self._no_orders = np.zeros((N, S), dtype=np.float64)
         self._no_orders.setflags(write=False)
+        self._shape = (N, S)
+        self._nshape = (N,)
+        self._kernel = K.step_kernel
 
-        prm = np.zeros(K.N_PRM, dtype=np.float64)
+        prm = part("prm")
         prm[K.X_FILL_CLOSE] = 1.0 if cfg.fill == "close" else 0.0
         prm[K.X_MARGIN] = 1.0 if cfg.mode == "margin" else 0.0
         prm[K.X_REJECT] = 1.0 if cfg.on_insufficient == "reject" else 0.0
@@ -180,13 +194,12 @@ class Engine:
         prm[K.X_LEVERAGE] = cfg.leverage
         prm[K.X_MAINT] = cfg.maintenance_margin
         prm[K.X_BORROW_BAR] = cfg.borrow_rate / self.periods_per_year
-        prm.setflags(write=False)
-        self._prm = prm
-        symtab = np.zeros((S, 2), dtype=np.float64)
+        prm[K.X_MAX_ORDERS] = cfg.max_orders
+        self._prm = _ro(prm)
+        symtab = part("symtab")
         symtab[:, 0] = cfg.per_symbol("lot_step", S)
         symtab[:, 1] = cfg.per_symbol("min_notional", S)
-        symtab.setflags(write=False)
-        self._symtab = symtab
+        self._symtab = _ro(symtab)
 
         a, p = self._acct, self._pos
         self.t = _ro(self._clock)
@@ -281,27 +294,13 @@ class Engine:
             DataError: an active account is already at the last bar (nothing changes).
         """
         oq = self._no_orders if order_qty is None else order_qty
-        if type(oq) is not np.ndarray or oq.dtype != np.float64 or oq.shape != self._no_orders.shape:
+        if type(oq) is not np.ndarray or oq.dtype is not _F64 or oq.shape != self._shape:
             oq = self._coerce_orders(oq)
-        if active is None:
-            act = self._all
-        else:
-            act = active
-            if type(act) is not np.ndarray or act.dtype != np.bool_ or act.shape != self._all.shape:
-                act = self._coerce_active(act)
-        code = K.step_kernel(
-            self._mkt,
-            self._acct,
-            self._pos,
-            self._orders,
-            self._fills,
-            self._clock,
-            oq,
-            act,
-            self._prm,
-            self._symtab,
-        )
-        if code != 0:
+        act = self._all if active is None else active
+        if act is not self._all and (type(act) is not np.ndarray or act.dtype is not _BOOL or act.shape != self._nshape):
+            act = self._coerce_active(act)
+        code = self._kernel(self._mkt, self._state, self._clock, oq, act)
+        if code:
             self._raise_step(code, oq)
 
     def _coerce_orders(self, order_qty: Any) -> np.ndarray:
@@ -318,7 +317,7 @@ class Engine:
             a = a.reshape(N, 1)
         if a.shape != (N, S):
             raise InvalidOrderError(f"order_qty has shape {a.shape}; allowed: ({N}, {S}) (accounts, symbols)")
-        return a
+        return np.ascontiguousarray(a)
 
     def _coerce_active(self, active: Any) -> np.ndarray:
         a = np.asarray(active)
@@ -326,7 +325,7 @@ class Engine:
             raise ConfigError(
                 f"active has dtype {a.dtype} and shape {a.shape}; allowed: a bool array of shape ({self.n_accounts},)"
             )
-        return a
+        return np.ascontiguousarray(a)
 
     def _raise_step(self, code: int, oq: np.ndarray) -> None:
         if code < 0:
