@@ -185,3 +185,12 @@ def test_missing_hour_forward_filled_on_request(real_cache: Path) -> None:
         ("2023-03-24T13:00:00Z", ("BTCUSDT",), True),
         ("2023-03-24T13:00:00Z", ("ETHUSDT",), True),
     ]
+
+
+def test_data_folder_mapping(shared_data: Path) -> None:
+    folder = shared_data / "binance-vision" / "data" / "spot" / "daily" / "klines"
+    md = load_market_data(["BTCUSDT", "SOLUSDT"], "1h", data={"BTCUSDT": folder, "SOLUSDT": folder})
+    assert md.symbols == ("BTCUSDT", "SOLUSDT") and md.n_bars == 72
+    np.testing.assert_array_equal(md.close[:, 1], read_path(folder / "SOLUSDT" / "1h").close[:, 0])
+    day = load_market_data("ETHUSDT", "1d", data=folder)  # only 1h files there: resampled
+    assert day.n_bars == 3 and day.describe()["start"] == "2025-07-01T00:00:00Z"

@@ -202,3 +202,27 @@ def test_malformed_and_unknown_files(tmp_path: Path) -> None:
         read_path(csv, symbol="BTCUSDT", timeframe="1h")
     with pytest.raises(ConfigError, match=r"timeframe='7m' is not supported; allowed: 1m"):
         read_rest_json(tmp_path / "x.json", symbol="BTCUSDT", timeframe="7m")
+
+
+def test_folder_with_several_symbols(shared_data: Path) -> None:
+    folder = shared_data / "binance-vision" / "data" / "spot" / "daily" / "klines"
+    with pytest.raises(
+        DataError, match=r"holds several series \(BTCUSDT 1h, ETHUSDT 1h, SOLUSDT 1h\); pass symbol="
+    ):
+        read_path(folder)
+    eth = read_path(folder, symbol="ETHUSDT")
+    assert eth.symbols == ("ETHUSDT",) and eth.n_bars == 72
+    assert_same(eth, read_path(folder / "ETHUSDT" / "1h"))
+    with pytest.raises(DataNotFoundError, match=r"no candle files for symbol='ADAUSDT'"):
+        read_path(folder, symbol="ADAUSDT")
+
+
+def test_off_grid_bar_is_rejected(btc_1h: MarketData, tmp_path: Path) -> None:
+    df = btc_1h.to_dataframe().iloc[:6].reset_index()
+    df.loc[3:, "open_time"] += pd.Timedelta(minutes=30)
+    csv = tmp_path / "odd.csv"
+    df.to_csv(csv, index=False)
+    with pytest.raises(
+        DataError, match=r"odd\.csv.*bar at 2024-01-01T03:30:00Z opens 5400 s after the previous one"
+    ):
+        read_path(csv, symbol="BTCUSDT", timeframe="1h")

@@ -148,6 +148,11 @@ def _to_timeframe(md: MarketData, timeframe: str, what: str) -> MarketData:
 
 
 def _read_user_path(path: Path, symbol: str, timeframe: str) -> MarketData:
+    if path.is_dir():
+        try:  # the folder's files at the requested timeframe, else a finer one to resample
+            return read_path(path, symbol=symbol, timeframe=timeframe)
+        except DataNotFoundError:
+            return read_path(path, symbol=symbol)
     try:
         return read_path(path, symbol=symbol)
     except ConfigError as exc:

@@ -30,7 +30,7 @@ import numpy as np
 
 from tradeready_gym.data.market import OPTIONAL_FIELDS, REQUIRED_FIELDS, MarketData
 from tradeready_gym.errors import ConfigError, DataError
-from tradeready_gym.timeframes import NS_PER_MS, NS_PER_SECOND, NS_PER_US, TIMEFRAMES
+from tradeready_gym.timeframes import NS_PER_MS, NS_PER_SECOND, NS_PER_US, TIMEFRAMES, format_iso
 
 __all__ = [
     "concat_markets",
@@ -83,6 +83,20 @@ def _ms_or_us_to_ns(values: np.ndarray) -> np.ndarray:
     return np.where(v >= _US_THRESHOLD, v * NS_PER_US, v * NS_PER_MS)
 
 
+def _check_grid(md: MarketData, source: str) -> MarketData:
+    """Reject bars whose spacing is not a whole number of intervals (e.g. a 12:30 bar in 1h data)."""
+    iv = md.interval_ns
+    d = np.diff(md.open_time)
+    bad = np.flatnonzero(d % iv)
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise DataError(
+            f"{source}: the bar at {format_iso(int(md.open_time[i]))} opens {int(d[bad[0]]) // NS_PER_SECOND} s after "
+            f"the previous one, not a multiple of {md.timeframe}; bars must sit on the {md.timeframe} grid"
+        )
+    return md
+
+
 def _build(
     arr: np.ndarray,
     open_time_ns: np.ndarray,
@@ -103,11 +117,12 @@ def _build(
         else {}
     )
     try:
-        return MarketData(
+        md = MarketData(
             (symbol,), timeframe, open_time_ns, arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5], extra
         )
     except DataError as exc:
         raise DataError(f"{source}: {exc}") from None
+    return _check_grid(md, source)
 
 
 def _check_timeframe(timeframe: str | None, source: str) -> str:
@@ -343,7 +358,7 @@ def dataframe_to_market(df: Any, *, symbol: str, timeframe: str | None, source: 
             raise DataError(f"{source}: {exc}") from None
     extra = {n: cols[n] for n in OPTIONAL_FIELDS if n in cols}
     try:
-        return MarketData(
+        md = MarketData(
             (symbol,),
             timeframe,
             ot,
@@ -356,6 +371,7 @@ def dataframe_to_market(df: Any, *, symbol: str, timeframe: str | None, source: 
         )
     except DataError as exc:
         raise DataError(f"{source}: {exc}") from None
+    return _check_grid(md, source)
 
 
 def read_table(path: str | Path, *, symbol: str, timeframe: str | None = None) -> MarketData:
@@ -416,16 +432,7 @@ def read_path(path: str | Path, *, symbol: str | None = None, timeframe: str | N
     if not p.exists():
         raise DataNotFoundError(f"path={str(p)!r} does not exist")
     if p.is_dir():
-        files = sorted(
-            f
-            for f in p.rglob("*")
-            if f.is_file() and re.search(r"\.(zip|json|json\.gz|csv|csv\.gz|parquet)$", f.name.lower())
-        )
-        if not files:
-            raise DataNotFoundError(
-                f"path={str(p)!r} holds no candle files (.zip, .json[.gz], .csv[.gz], .parquet)"
-            )
-        return concat_markets([read_path(f, symbol=symbol, timeframe=timeframe) for f in files])
+        return _read_dir(p, symbol=symbol, timeframe=timeframe)
     name = p.name.lower()
     if name.endswith(".zip"):
         return read_binance_zip(p, symbol=symbol, timeframe=timeframe)
@@ -460,6 +467,57 @@ def read_path(path: str | Path, *, symbol: str | None = None, timeframe: str | N
         f"path={str(p)!r} has an unknown format; allowed: .zip (Binance dump), .json[.gz] (REST or freqtrade), "
         ".csv[.gz], .parquet"
     )
+
+
+def _name_hints(path: Path) -> tuple[str | None, str | None]:
+    """(symbol, timeframe) that the file name or folder layout states, if any."""
+    stem = _stem(path)
+    m = _ZIP_NAME.match(stem)
+    if m:
+        return m["symbol"], m["tf"]
+    f = _FREQTRADE_NAME.match(stem)
+    if f:
+        return (f["base"] + f["quote"]).upper(), f["tf"]
+    return _symbol_from_rest_path(path)
+
+
+def _read_dir(folder: Path, *, symbol: str | None, timeframe: str | None) -> MarketData:
+    """Every candle file of ``folder`` (recursively) for one symbol and timeframe, concatenated.
+
+    Files whose name states another symbol or timeframe than the ones asked for are skipped; a
+    folder holding several symbols or timeframes needs ``symbol=`` / ``timeframe=``.
+    """
+    from tradeready_gym.errors import DataNotFoundError
+
+    files = sorted(
+        f
+        for f in folder.rglob("*")
+        if f.is_file() and re.search(r"\.(zip|json|json\.gz|csv|csv\.gz|parquet)$", f.name.lower())
+    )
+    if not files:
+        raise DataNotFoundError(
+            f"path={str(folder)!r} holds no candle files (.zip, .json[.gz], .csv[.gz], .parquet)"
+        )
+    chosen = []
+    for f in files:
+        hs, ht = _name_hints(f)
+        if (symbol is not None and hs is not None and hs != symbol) or (
+            timeframe is not None and ht is not None and ht != timeframe
+        ):
+            continue
+        chosen.append(f)
+    if not chosen:
+        raise DataNotFoundError(
+            f"path={str(folder)!r} holds no candle files for symbol={symbol!r} timeframe={timeframe!r}"
+        )
+    parts = [read_path(f, symbol=symbol, timeframe=timeframe) for f in chosen]
+    kinds = sorted({(p.symbols[0], p.timeframe) for p in parts})
+    if len(kinds) > 1:
+        found = ", ".join(f"{s} {t}" for s, t in kinds)
+        raise DataError(
+            f"path={str(folder)!r} holds several series ({found}); pass symbol= and timeframe= to pick one"
+        )
+    return concat_markets(parts)
 
 
 def concat_markets(parts: Sequence[MarketData]) -> MarketData:
