@@ -46,9 +46,10 @@ class Args:
     start_time: str = "2024-01-01T00:00:00Z"
     end_time: str = "2024-04-01T00:00:00Z"
     seed: int = 0
+    plot_path: str | None = "episode.png"
 
 
-def main(args: Args) -> None:
+def main(args: Args) -> dict[str, float]:
     market = load_market_data(list(args.symbols), "1h", "2023-12-01T00:00:00Z", args.end_time)
     env = TradingEnv(
         Portfolio(10_000, fee_rate=0.001, slippage=5.0),
@@ -66,8 +67,11 @@ def main(args: Args) -> None:
         _obs, _reward, terminated, truncated, _info = env.step(env.action_space.sample())
         done = terminated or truncated
     print(env.render())
-    print(env.metrics())
-    env.plot(path="episode.png")
+    metrics = env.metrics()
+    print(metrics)
+    if args.plot_path:
+        env.plot(path=args.plot_path)
+    return {"roi_pct": metrics.roi_pct, "steps": float(env.clock.step)}
 
 
 if __name__ == "__main__":
