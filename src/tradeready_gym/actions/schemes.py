@@ -165,15 +165,18 @@ class DiscreteActions(_SingleAssetScheme):
         return _validate_discrete(actions, 3, self.state.n_envs)
 
     def orders(self, actions: np.ndarray) -> np.ndarray:
-        eng = self.state.engine
+        st = self.state
+        eng = st.engine
         j = self.asset
-        price = self._prices()[:, j]
-        out = np.zeros((self.state.n_envs, self.state.n_symbols), dtype=np.float64)
-        notional = np.minimum(self.trade_fraction * self._equity(), np.asarray(eng.cash, dtype=np.float64))
-        buy = (actions == self.BUY) & (notional > 0)
-        out[:, j] = np.where(buy, notional / price, 0.0)
+        out = np.zeros((st.n_envs, st.n_symbols), dtype=np.float64)
+        buy = actions == self.BUY
+        if buy.any():
+            price = st.feed.close[eng.t[buy], j]
+            notional = np.minimum(self.trade_fraction * eng.equity[buy], eng.cash[buy])
+            out[buy, j] = np.maximum(notional, 0.0) / price
         close = actions == self.CLOSE
-        out[:, j] = np.where(close, -np.asarray(eng.qty, dtype=np.float64)[:, j], out[:, j])
+        if close.any():
+            out[close, j] = -np.maximum(eng.qty[close, j], 0.0)
         return out
 
     def noop_action(self) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -32,23 +31,23 @@ INFO_KEYS: tuple[str, ...] = (
 
 def fill_to_dict(fill: Any) -> dict[str, Any]:
     """A fill as a plain dict: symbol, side, quantity, price, fee, time (ISO 8601), and kind when known."""
-    if dataclasses.is_dataclass(fill) and not isinstance(fill, type):
-        raw = dataclasses.asdict(fill)
-    elif hasattr(fill, "_asdict"):
-        raw = dict(fill._asdict())
+    if isinstance(fill, dict):
+        raw = fill
+        get = raw.get
     else:
-        raw = dict(fill)
+        get = lambda k, d=None: getattr(fill, k, d)  # noqa: E731
+    time = get("time")
     out: dict[str, Any] = {
-        "symbol": str(raw["symbol"]),
-        "side": str(raw["side"]),
-        "quantity": float(raw["quantity"]),
-        "price": float(raw["price"]),
-        "fee": float(raw["fee"]),
+        "symbol": str(get("symbol")),
+        "side": str(get("side")),
+        "quantity": float(get("quantity")),
+        "price": float(get("price")),
+        "fee": float(get("fee")),
+        "time": format_iso(int(time)) if isinstance(time, (int, np.integer)) else time,
     }
-    time = raw.get("time")
-    out["time"] = format_iso(int(time)) if isinstance(time, (int, np.integer)) else time
-    if "kind" in raw:
-        out["kind"] = str(raw["kind"])
+    kind = get("kind")
+    if kind is not None:
+        out["kind"] = str(kind)
     return out
 
 
@@ -85,10 +84,14 @@ class DefaultInformer(Informer):
         eng = st.engine
         t = int(eng.t[i])
         step = int(st.steps[i])
-        total = int(st.total_steps()[i])
-        close = st.feed.close[t]
-        qty = eng.qty[i]
+        total = int(st.end[i] - st.start[i])
+        limit = int(st.max_steps[i])
+        if 0 <= limit < total:
+            total = limit
+        close = st.feed.close[t].tolist()
+        qty = eng.qty[i].tolist()
         symbols = st.feed.symbols
+        fills = eng.last_fills(i) if step > 0 and eng.step_fill_count[i] > 0 else ()
         return {
             "equity": float(eng.equity[i]),
             "available_cash": float(eng.cash[i]),
@@ -100,9 +103,9 @@ class DefaultInformer(Informer):
             "step": step,
             "total_steps": total,
             "progress_pct": 100.0 * step / total if total > 0 else 100.0,
-            "filled_orders": [fill_to_dict(f) for f in eng.last_fills(i)] if step > 0 else [],
-            "prices": {s: float(close[k]) for k, s in enumerate(symbols)},
-            "positions": {s: float(qty[k]) for k, s in enumerate(symbols)},
+            "filled_orders": [fill_to_dict(f) for f in fills],
+            "prices": dict(zip(symbols, close, strict=True)),
+            "positions": dict(zip(symbols, qty, strict=True)),
         }
 
     def batch_info(self) -> dict[str, Any]:
@@ -124,5 +127,6 @@ class DefaultInformer(Informer):
             "progress_pct": np.where(total > 0, 100.0 * steps / np.maximum(total, 1), 100.0),
             "prices": np.array(st.feed.close[t], dtype=np.float64),
             "positions": np.array(eng.qty, dtype=np.float64),
+            "n_fills": np.where(steps > 0, np.asarray(eng.step_fill_count, dtype=np.int64), 0),
         }
         return out

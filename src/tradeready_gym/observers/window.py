@@ -136,18 +136,17 @@ class WindowObserver(Observer):
 
     def _fill_scalars(self, out: np.ndarray, eng: Any) -> None:
         st = self.state
-        equity = np.asarray(eng.equity, dtype=np.float64)
-        safe = np.where(equity > 0, equity, 1.0)
+        equity = eng.equity
+        inv = 1.0 / np.where(equity > 0.0, equity, np.inf)  # 0 for a blown-out account
         k = 0
         for name in self.scalars:
             if name == "balance":
-                out[:, k] = np.asarray(eng.cash, dtype=np.float64) / st.starting_balance
+                np.multiply(eng.cash, 1.0 / st.starting_balance, out=out[:, k])
                 k += 1
             elif name == "position":
                 s = st.n_symbols
-                value = np.asarray(eng.qty, dtype=np.float64) * np.asarray(eng.clock_close(), dtype=np.float64)
-                out[:, k : k + s] = np.where(equity[:, None] > 0, value / safe[:, None], 0.0)
+                np.multiply(eng.qty * eng.clock_close(), inv[:, None], out=out[:, k : k + s])
                 k += s
             else:
-                out[:, k] = np.where(equity > 0, np.asarray(eng.unrealized_pnl, dtype=np.float64) / safe, 0.0)
+                np.multiply(eng.unrealized_pnl, inv, out=out[:, k])
                 k += 1
