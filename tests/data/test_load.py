@@ -194,3 +194,33 @@ def test_data_folder_mapping(shared_data: Path) -> None:
     np.testing.assert_array_equal(md.close[:, 1], read_path(folder / "SOLUSDT" / "1h").close[:, 0])
     day = load_market_data("ETHUSDT", "1d", data=folder)  # only 1h files there: resampled
     assert day.n_bars == 3 and day.describe()["start"] == "2025-07-01T00:00:00Z"
+
+
+def test_ffill_fills_per_symbol_before_aligning() -> None:
+    """A bar only BTC lacks: skip drops it for both (common grid); ffill keeps ETH's real bar."""
+    btc = rest_market("BTCUSDT", "1h", "2024-05-01", "2024-05-02").to_dataframe()
+    eth = rest_market("ETHUSDT", "1h", "2024-05-01", "2024-05-02")
+    holed = btc.drop(btc.index[10])
+    data = {"BTCUSDT": holed, "ETHUSDT": eth}
+    skip = load_market_data(["BTCUSDT", "ETHUSDT"], "1h", data=data)
+    assert skip.n_bars == 23 and [g.start_iso for g in find_gaps(skip)] == ["2024-05-01T10:00:00Z"]
+    filled = load_market_data(["BTCUSDT", "ETHUSDT"], "1h", data=data, gaps="ffill")
+    assert filled.n_bars == 24 and filled.filled is not None
+    assert filled.filled[10].tolist() == [True, False]
+    assert filled.close[10, 1] == eth.close[10, 0]  # ETH's real bar survives
+    assert filled.close[10, 0] == filled.close[9, 0] == btc["close"].iloc[9]
+    assert [(g.start_iso, g.symbols, g.filled) for g in find_gaps(filled)] == [
+        ("2024-05-01T10:00:00Z", ("BTCUSDT",), True)
+    ]
+
+
+def test_stale_temp_file_of_a_killed_writer_is_cleaned(btc_1h: MarketData, tmp_path: Path) -> None:
+    from tradeready_gym.data import CandleCache
+
+    cache = CandleCache(tmp_path)
+    [path] = cache.write(btc_1h.slice(None, "2024-02-01"), source="t")
+    stale = path.parent / f".{path.name}.abc.12345678.tmp"
+    stale.write_bytes(b"half a parquet file")
+    cache.write(btc_1h.slice("2024-02-01", "2024-03-01"), source="t")
+    assert not stale.exists()
+    assert cache.read("BTCUSDT", "1h").n_bars == (31 + 29) * 24

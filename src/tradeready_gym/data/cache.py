@@ -313,6 +313,7 @@ class CandleCache:
 
         p = self.path(symbol, new.timeframe)
         with self._lock(p):
+            _remove_stale_temp_files(p)
             if p.exists():
                 meta = self._read_meta(p)
                 if bool(meta.get("synthetic", False)) != new.synthetic:
@@ -425,6 +426,15 @@ class CandleCache:
                 sources=tuple(meta.get("sources", [])),
                 synthetic=bool(meta.get("synthetic", False)),
             )
+
+
+def _remove_stale_temp_files(p: Path) -> None:
+    """Temp files of writers that were killed mid-write (only called while holding the lock)."""
+    for stale in p.parent.glob(f".{p.name}.*.tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
 
 
 def _iso(t: int | None) -> str:

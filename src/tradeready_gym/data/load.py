@@ -185,7 +185,7 @@ def to_market(value: Any, *, symbol: str, timeframe: str) -> MarketData:
     )
 
 
-def _from_data(data: Any, symbols: list[str], timeframe: str) -> MarketData:
+def _from_data(data: Any, symbols: list[str], timeframe: str) -> list[MarketData]:
     if isinstance(data, MarketData):
         missing = [s for s in symbols if s not in data.symbols]
         if missing:
@@ -193,7 +193,7 @@ def _from_data(data: Any, symbols: list[str], timeframe: str) -> MarketData:
                 f"symbols {missing} are not in the given MarketData; it holds {list(data.symbols)}"
             )
         md = data if data.symbols == tuple(symbols) else data.select(symbols)
-        return _to_timeframe(md, timeframe, "the given MarketData")
+        return [_to_timeframe(md, timeframe, "the given MarketData")]
     if isinstance(data, Mapping):
         keys = {normalize_symbol(k, param="data"): v for k, v in data.items()}
         missing = [s for s in symbols if s not in keys]
@@ -201,13 +201,13 @@ def _from_data(data: Any, symbols: list[str], timeframe: str) -> MarketData:
             raise DataNotFoundError(
                 f"symbols {missing} are not in data=; it holds {sorted(keys)}; pass one entry per symbol"
             )
-        return align_markets([to_market(keys[s], symbol=s, timeframe=timeframe) for s in symbols])
+        return [to_market(keys[s], symbol=s, timeframe=timeframe) for s in symbols]
     if len(symbols) != 1:
         raise ConfigError(
             f"data= is a single {type(data).__name__} but symbols={symbols} has {len(symbols)} entries; "
             "allowed: a mapping {symbol: DataFrame or path} or a MarketData holding every symbol"
         )
-    return to_market(data, symbol=symbols[0], timeframe=timeframe)
+    return [to_market(data, symbol=symbols[0], timeframe=timeframe)]
 
 
 def _finer_cached(
@@ -346,32 +346,34 @@ def load_market_data(
     if not isinstance(download, bool):
         raise ConfigError(f"download={download!r} is not allowed; allowed: True or False")
     if data is not None:
-        md = _from_data(data, names, timeframe)
+        parts = _from_data(data, names, timeframe)
         if s is not None or e is not None:
-            md = md.slice(s, e)
-        if md.n_bars == 0:
+            parts = [p.slice(s, e) for p in parts]
+        empty = [sym for p in parts if p.n_bars == 0 for sym in p.symbols]
+        if empty:
             raise DataNotFoundError(
-                f"data= has no bars for symbols={names} timeframe={timeframe!r} in {_range_text(s, e)}"
+                f"data= has no bars for symbols={empty} timeframe={timeframe!r} in {_range_text(s, e)}"
             )
     else:
         explicit = Path(data_dir).expanduser() if data_dir is not None else None
         cache = CandleCache(explicit if explicit is not None else default_data_dir())
-        md = align_markets(
-            [
-                _from_cache(
-                    cache,
-                    sym,
-                    timeframe,
-                    s,
-                    e,
-                    download=download,
-                    base_url=base_url,
-                    vision_url=vision_url,
-                    explicit_dir=explicit,
-                )
-                for sym in names
-            ]
-        )
+        parts = [
+            _from_cache(
+                cache,
+                sym,
+                timeframe,
+                s,
+                e,
+                download=download,
+                base_url=base_url,
+                vision_url=vision_url,
+                explicit_dir=explicit,
+            )
+            for sym in names
+        ]
+    if gaps == "ffill":  # fill each series on its own grid first: aligning drops bars any symbol lacks
+        parts = [apply_gap_policy(p, gaps) for p in parts]
+    md = align_markets(parts)
     return apply_gap_policy(md, gaps)
 
 
