@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,11 +32,14 @@ INFO_KEYS: tuple[str, ...] = (
 
 def fill_to_dict(fill: Any) -> dict[str, Any]:
     """A fill as a plain dict: symbol, side, quantity, price, fee, time (ISO 8601), and kind when known."""
+    get: Callable[..., Any]
     if isinstance(fill, dict):
-        raw = fill
-        get = raw.get
+        get = fill.get
     else:
-        get = lambda k, d=None: getattr(fill, k, d)  # noqa: E731
+
+        def get(key: str, default: Any = None) -> Any:
+            return getattr(fill, key, default)
+
     time = get("time")
     out: dict[str, Any] = {
         "symbol": str(get("symbol")),
