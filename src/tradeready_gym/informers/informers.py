@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,13 +31,8 @@ INFO_KEYS: tuple[str, ...] = (
 
 def fill_to_dict(fill: Any) -> dict[str, Any]:
     """A fill as a plain dict: symbol, side, quantity, price, fee, time (ISO 8601), and kind when known."""
-    get: Callable[..., Any]
-    if isinstance(fill, dict):
-        get = fill.get
-    else:
-
-        def get(key: str, default: Any = None) -> Any:
-            return getattr(fill, key, default)
+    def get(key: str) -> Any:
+        return fill.get(key) if isinstance(fill, dict) else getattr(fill, key, None)
 
     time = get("time")
     out: dict[str, Any] = {
