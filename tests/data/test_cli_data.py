@@ -169,3 +169,8 @@ def test_installed_console_script(tmp_path: Path, shared_data: Path) -> None:
     assert re.search(
         r"BTCUSDT\s+1h\s+24\s+2025-07-01T00:00:00Z\s+2025-07-01T23:00:00Z\s+0$", out.stdout, re.M
     )
+
+
+def test_bad_retry_count(tmp_path: Path) -> None:
+    code, _, err = run("download", "BTCUSDT", "--retries", "-1", "--data-dir", str(tmp_path))
+    assert code == 1 and "retries=-1 is not allowed; allowed: an integer >= 0" in err

@@ -398,3 +398,26 @@ def test_missing_checksum_file_is_refused(shared_data: Path, tmp_path: Path, sle
             retry=fast(sleeps),
         )
     assert nothing_cached(cache)
+
+
+def test_progress_bar_on_stderr(
+    vision_server: tuple[str, list[str]],
+    tmp_path: Path,
+    sleeps: list[float],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    download(
+        "SOLUSDT",
+        "1d",
+        "2024-01-01",
+        "2024-03-01",
+        data_dir=tmp_path,
+        source="vision",
+        vision_url=vision_server[0],
+        now=NOW,
+        progress=True,
+        retry=fast(sleeps),
+    )
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "SOLUSDT 1d" in err and "0/2 [" in err  # two monthly files announced; the bar clears itself
