@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tradeready_gym.data import CandleCache, MarketData, default_data_dir, generate_synthetic, import_data
 from tradeready_gym.data.cache import merge_ranges, missing_ranges
@@ -145,3 +148,22 @@ def test_concurrent_writers_and_readers(tmp_path: Path) -> None:
     assert md.n_bars == 6 * 24 * 28  # every writer's bars survived
     assert len(cache.coverage("SYNTH-1", "1h")) == 6
     assert not [p for p in os.listdir(tmp_path / "spot" / "SYNTH-1") if p.endswith(".tmp")]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cuts=st.lists(st.integers(1, 4367), min_size=1, max_size=6, unique=True),
+    order=st.randoms(use_true_random=False),
+)
+def test_any_split_written_in_any_order_reads_back_identical(
+    btc_1h: MarketData, tmp_path_factory: pytest.TempPathFactory, cuts: list[int], order: object
+) -> None:
+    """Real candles cut into overlapping pieces and cached in random order read back bit for bit."""
+    bounds = [0, *sorted(cuts), btc_1h.n_bars]
+    pieces = [btc_1h.iloc(max(a - 3, 0), b) for a, b in itertools.pairwise(bounds) if b > a]
+    order.shuffle(pieces)  # type: ignore[attr-defined]
+    cache = CandleCache(tmp_path_factory.mktemp("prop"))
+    for p in pieces:
+        cache.write(p, source="piece")
+    assert_same(cache.read("BTCUSDT", "1h"), btc_1h)
+    assert cache.coverage("BTCUSDT", "1h") == [(int(btc_1h.open_time[0]), int(btc_1h.open_time[-1]) + H)]

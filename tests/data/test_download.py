@@ -421,3 +421,28 @@ def test_progress_bar_on_stderr(
     out, err = capsys.readouterr()
     assert out == ""
     assert "SOLUSDT 1d" in err and "0/2 [" in err  # two monthly files announced; the bar clears itself
+
+
+def test_range_without_trading_is_remembered(
+    vision_server: tuple[str, list[str]], klines_server: KlinesServer, tmp_path: Path, sleeps: list[float]
+) -> None:
+    kw = dict(
+        data_dir=tmp_path,
+        vision_url=vision_server[0],
+        api_url=klines_server.url,
+        now=NOW,
+        progress=False,
+        retry=fast(sleeps),
+    )
+    with pytest.raises(
+        DownloadError, match=r"no candles for symbol='BTCUSDT' timeframe='1d' in \[2017-01-01"
+    ):
+        download("BTCUSDT", "1d", "2017-01-01", "2017-08-01", **kw)  # before the listing, nothing cached yet
+    download("BTCUSDT", "1d", "2024-01-01", "2024-03-01", **kw)
+    download("BTCUSDT", "1d", "2017-01-01", "2017-08-01", **kw)  # REST answers [], the range is remembered
+    c = CandleCache(tmp_path)
+    assert (parse_time("2017-01-01"), parse_time("2017-08-01")) in c.coverage("BTCUSDT", "1d")
+    n = len(klines_server.requests) + len(vision_server[1])
+    download("BTCUSDT", "1d", "2017-02-01", "2017-07-01", **kw)
+    assert len(klines_server.requests) + len(vision_server[1]) == n  # not asked again
+    assert c.read("BTCUSDT", "1d").n_bars == 31 + 29
