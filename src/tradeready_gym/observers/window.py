@@ -7,6 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from tradeready_gym.envs.base import BatchState, Component
 from tradeready_gym.errors import ConfigError
@@ -82,7 +83,7 @@ class WindowObserver(Observer):
         self.warmup = int(warmup_bars(self.features))
         self._space: gym.spaces.Box | None = None
         self._rows: np.ndarray | None = None
-        self._offsets = np.arange(-self.lookback + 1, 1, dtype=np.int64)
+        self._windows: np.ndarray = np.zeros((0, 0), dtype=np.float32)
 
     def bind(self, state: BatchState) -> None:
         super().bind(state)
@@ -90,6 +91,12 @@ class WindowObserver(Observer):
         t, s, f = matrix.shape
         self._rows = matrix.reshape(t, s * f)  # zero-copy: one row per bar, assets then features
         self._window_size = self.lookback * s * f
+        # zero-copy view: _windows[k] is the flattened window of rows k .. k + lookback - 1
+        flat = np.ascontiguousarray(self._rows).reshape(-1)
+        if t >= self.lookback:
+            self._windows = sliding_window_view(flat, self._window_size)[:: s * f]
+        else:
+            self._windows = np.zeros((0, self._window_size), dtype=np.float32)
         self._scalar_size = sum(s if name == "position" else 1 for name in self.scalars)
         size = self._window_size + self._scalar_size
         self._space = gym.spaces.Box(-np.inf, np.inf, (size,), dtype=np.float32)
@@ -117,8 +124,6 @@ class WindowObserver(Observer):
 
     def observe(self, out: np.ndarray | None = None) -> np.ndarray:
         st = self.state
-        rows = self._rows
-        assert rows is not None
         n = st.n_envs
         if out is None:
             out = np.empty((n, self.size), dtype=np.float32)
@@ -126,10 +131,9 @@ class WindowObserver(Observer):
         t = np.asarray(eng.t)
         w = self._window_size
         if n == 1:
-            t0 = int(t[0])
-            out[0, :w] = rows[t0 - self.lookback + 1 : t0 + 1].reshape(-1)
+            out[0, :w] = self._windows[int(t[0]) - self.lookback + 1]
         else:
-            out[:, :w] = rows[t[:, None] + self._offsets[None, :]].reshape(n, w)
+            out[:, :w] = self._windows[t - (self.lookback - 1)]
         if self.scalars:
             self._fill_scalars(out[:, w:], eng)
         return out
