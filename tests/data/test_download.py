@@ -446,3 +446,35 @@ def test_range_without_trading_is_remembered(
     download("BTCUSDT", "1d", "2017-02-01", "2017-07-01", **kw)
     assert len(klines_server.requests) + len(vision_server[1]) == n  # not asked again
     assert c.read("BTCUSDT", "1d").n_bars == 31 + 29
+
+
+def test_long_downloads_are_cached_in_batches(
+    vision_server: tuple[str, list[str]], tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tradeready_gym.data.download as dl
+
+    monkeypatch.setattr(dl, "_FLUSH_BARS", 500)  # flush after every monthly file
+    writes: list[int] = []
+    real_write = CandleCache.write
+
+    def counting_write(self: CandleCache, market: object, **kw: object) -> list[Path]:
+        writes.append(market.n_bars)  # type: ignore[attr-defined]
+        return real_write(self, market, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CandleCache, "write", counting_write)
+    [res] = download(
+        "BTCUSDT",
+        "1h",
+        "2024-11-01",
+        "2025-03-01",
+        data_dir=tmp_path,
+        source="vision",
+        vision_url=vision_server[0],
+        now=NOW,
+        progress=False,
+        retry=fast(sleeps),
+    )
+    assert writes == [720, 744, 744, 672] and res.bars == 2880 and len(res.urls) == 4
+    assert_same(
+        CandleCache(tmp_path).read("BTCUSDT", "1h"), rest_market("BTCUSDT", "1h", "2024-11-01", "2025-03-01")
+    )

@@ -72,6 +72,8 @@ DEFAULT_START: Final = "2017-07-01T00:00:00Z"
 SOURCES: Final = ("auto", "vision", "rest")
 _REST_LIMIT: Final = 1000
 _DAY_NS: Final = 86_400 * 1_000_000_000
+#: Verified bars kept in memory before they are merged into the cache.
+_FLUSH_BARS: Final = 1_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -497,22 +499,33 @@ def _download_one(
     tqdm: Any,
 ) -> DownloadResult:
     todo = cache.missing(symbol, timeframe, start, end)
-    pieces: list[_Piece] = []
+    pieces: list[_Piece] = []  # verified, not yet written
+    urls: list[str] = []
+    written = 0
+    any_rows = False
     not_published: list[str] = []
     bar = tqdm(total=0, desc=f"{symbol} {timeframe}", unit="file", disable=not progress, leave=False)
 
-    def flush() -> int:
-        got = [p for p in pieces if p.market is not None]
+    def flush() -> None:
+        nonlocal written
+        got = [p.market for p in pieces if p.market is not None]
         cov = [p.coverage for p in pieces]
-        if not cov:
-            return 0
-        if got:
-            merged = concat_markets([p.market for p in got if p.market is not None])
-            cache.write(merged, source="binance", coverage=cov)
-            return merged.n_bars
-        # ranges without any trading (e.g. before the listing): remember them as covered
-        cache.mark_covered(symbol, timeframe, cov, source="binance")
-        return 0
+        if cov:
+            if got:
+                merged = concat_markets(got)
+                cache.write(merged, source="binance", coverage=cov)
+                written += merged.n_bars
+            else:  # ranges without any trading (e.g. before the listing): remember them as covered
+                cache.mark_covered(symbol, timeframe, cov, source="binance")
+        pieces.clear()
+
+    def add(piece: _Piece) -> None:
+        nonlocal any_rows
+        pieces.append(piece)
+        urls.append(piece.url)
+        any_rows = any_rows or piece.market is not None
+        if sum(p.market.n_bars for p in pieces if p.market is not None) >= _FLUSH_BARS:
+            flush()  # bound the memory of long 1m downloads
 
     try:
         for a, b in todo:
@@ -531,7 +544,7 @@ def _download_one(
                     if md is None:
                         not_published.append(url)
                         continue
-                    pieces.append(_Piece(md, (p0, p1), url))
+                    add(_Piece(md, (p0, p1), url))
                     done.append((p0, p1))
                 rest_ranges = missing_ranges(done, a, b)
             if rest is not None:
@@ -542,13 +555,16 @@ def _download_one(
                     )
                     bar.update(1)
                     if cut > r0:
-                        pieces.append(_Piece(md, (r0, cut), f"{rest.base_url}/api/v3/klines"))
+                        add(_Piece(md, (r0, cut), f"{rest.base_url}/api/v3/klines"))
     except BaseException:
-        flush()  # keep what was verified before the failure; the failed file is not in `pieces`
+        try:  # keep what was verified before the failure; the failed file never reached `pieces`
+            flush()
+        except Exception:
+            log.exception("could not cache the files verified before the failure")
         raise
     finally:
         bar.close()
-    if todo and not any(p.market is not None for p in pieces) and not cache.has(symbol, timeframe):
+    if todo and not any_rows and not cache.has(symbol, timeframe):
         where = vision.base_url if vision is not None else ""
         detail = (
             f"{len(not_published)} dump files returned 404 (e.g. {not_published[0]})"
@@ -560,10 +576,10 @@ def _download_one(
             f"at {where or (rest.base_url if rest else '')}: {detail}; allowed: a listed Binance spot pair and a "
             "range after its listing"
         )
-    bars = flush()
+    flush()
     covered = tuple(
         (format_iso(c0), format_iso(c1))
         for c0, c1 in merge_ranges(cache.coverage(symbol, timeframe))
         if c1 > start and c0 < end
     )
-    return DownloadResult(symbol, timeframe, start, end, bars, tuple(p.url for p in pieces), covered)
+    return DownloadResult(symbol, timeframe, start, end, written, tuple(urls), covered)
