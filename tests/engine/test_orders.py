@@ -249,3 +249,29 @@ def test_spot_no_naked_sell_and_stops_clip_to_holding(sol_1h):
     (f,) = eng.last_fills(0)
     assert f.quantity == 2.0 and eng.qty[0, 0] == 0.0 and eng.cash[0] > 0
     assert math.isfinite(eng.metrics(0).roi_pct)
+
+
+def test_nothing_fills_in_forward_filled_bars(market3):
+    """Bars flagged as forward-filled (a gap in the exchange data) never fill orders: market orders
+    for them are rejected, pending orders wait for the next real bar."""
+    filled = np.zeros(market3.close.shape, dtype=bool)
+    filled[101, 0] = True  # BTCUSDT bar 101
+    filled[102:104, 2] = True  # SOLUSDT bars 102-103
+    md = MarketData(market3.symbols, market3.timeframe, market3.open_time, market3.open, market3.high, market3.low,
+                    market3.close, market3.volume, dict(market3.extra), filled)
+    eng = Engine(md, EngineConfig(fee_rate=0.001))
+    eng.reset(100)
+    eng.step(np.array([[0.01, 0.1, 1.0]]))  # fills at open[101]: BTC's bar is a gap
+    assert sorted(f.symbol for f in eng.last_fills(0)) == ["ETHUSDT", "SOLUSDT"]
+    assert eng.qty[0, 0] == 0.0 and eng.metrics(0).n_rejected == 1
+    oid = eng.place_order(0, "SOLUSDT", "sell", "take_profit", 1.0, float(md.low[102:104, 2].min()) * 0.5)
+    eng.step()  # bar 102 is filled: the (immediately marketable) take-profit waits
+    eng.step()  # bar 103 too
+    assert eng.last_fills(0) == [] and [o.order_id for o in eng.open_orders(0)] == [oid]
+    eng.step()  # bar 104 trades: it fills at the open (gap through the level)
+    (f,) = eng.last_fills(0)
+    assert (f.order_id, f.price) == (oid, md.open[104, 2])
+    close_fill = Engine(md, EngineConfig(fill="close"))
+    close_fill.reset(101)  # fill="close" at close[101]: BTC's bar 101 is a gap
+    close_fill.step(np.array([[0.01, 0.0, 0.0]]))
+    assert close_fill.last_fills(0) == []

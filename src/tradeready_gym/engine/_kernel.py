@@ -7,7 +7,8 @@ State layout (account index first):
 * ``orders`` (N, O, Q) float64: pending orders, compacted in placement order (columns ``O_*``).
 * ``fills``  (N, M, R) float64: the fills of the account's last step (columns ``F_*``).
 * ``clock``  (N,) int64: bar index of each account's decision.
-* ``mkt``    (T, S, 5) float64: open, high, low, close, quote volume (read-only, shared).
+* ``mkt``    (T, S, 6) float64: open, high, low, close, quote volume, 1.0 on forward-filled bars
+  (read-only, shared).
 * ``prm``    (12,) float64: config scalars (``X_*``); ``symtab`` (S, 2): lot step, min notional.
 """
 
@@ -19,8 +20,8 @@ import numpy as np
 from numba import njit
 
 # market fields
-M_OPEN, M_HIGH, M_LOW, M_CLOSE, M_QV = 0, 1, 2, 3, 4
-N_MKT = 5
+M_OPEN, M_HIGH, M_LOW, M_CLOSE, M_QV, M_FILLED = 0, 1, 2, 3, 4, 5
+N_MKT = 6
 
 # account columns
 A_CASH = 0
@@ -215,6 +216,10 @@ def _trade(
     """
     margin = prm[X_MARGIN] != 0.0
     reject = prm[X_REJECT] != 0.0
+    if mkt[bar, s, M_FILLED] != 0.0:
+        # a forward-filled bar is a gap in the data: the market did not trade, nothing fills
+        acct[i, A_NREJECT] += 1.0
+        return 0.0
     step = symtab[s, 0]
     q0 = pos[i, s, P_QTY]
     qv = mkt[qv_bar, s, M_QV]
@@ -346,6 +351,9 @@ def _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b):
                 k += 1
                 continue
             s = int(o[O_SYM])
+            if mkt[b, s, M_FILLED] != 0.0:  # no trading in a forward-filled bar: the order waits
+                k += 1
+                continue
             side = o[O_SIDE]
             lvl = o[O_PRICE]
             op = mkt[b, s, M_OPEN]

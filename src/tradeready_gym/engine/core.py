@@ -157,6 +157,7 @@ class Engine:
         mkt[:, :, K.M_CLOSE] = market.close
         qv = market.extra.get("quote_volume")
         mkt[:, :, K.M_QV] = qv if qv is not None else market.volume * market.close
+        mkt[:, :, K.M_FILLED] = 0.0 if market.filled is None else market.filled
         mkt.setflags(write=False)
         self._mkt = mkt
 
