@@ -167,3 +167,16 @@ def test_quick_start_runs_unchanged_minus_api_key(real_cache):
     }
     assert info["virtual_time"].endswith("Z")
     assert scope["env"].unwrapped.feed.market.synthetic is False
+
+
+def test_platform_keywords_are_accepted_and_stored(btc):
+    env = gym.make(
+        "TradeReady-BTC-v0", data=btc, api_key="ak_live_test", base_url="http://127.0.0.1:9", track_training=False,
+        strategy_label="ppo_v1",
+    )
+    s = env.unwrapped.settings
+    assert (s["api_key"], s["base_url"], s["track_training"], s["strategy_label"]) == (
+        "ak_live_test", "http://127.0.0.1:9", False, "ppo_v1",
+    )
+    obs, _ = env.reset(seed=0)  # nothing is contacted: no server is needed
+    assert env.observation_space.contains(obs)

@@ -51,3 +51,15 @@ def test_plot_price_trades_equity_buy_and_hold_drawdown(market3, tmp_path):
     np.testing.assert_allclose(equity.get_lines()[0].get_ydata(), env.history.equity_curve())
     assert drawdown.get_ylabel() == "drawdown %"
     assert len(env.history.bars()) == 51
+
+
+def test_gymnasium_render_check_for_every_mode(btc):
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    for mode in ("ansi", "rgb_array"):
+        env = gym.make("TradeReady-BTC-v0", data=btc, render_mode=mode, disable_env_checker=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check_env(env.unwrapped)

@@ -125,3 +125,21 @@ def test_bad_vector_arguments(market3):
         venv.step(np.array([0, 0]))
     with pytest.raises(ConfigError, match="seed has 3 values"):
         venv.reset(seed=[1, 2, 3])
+
+
+def test_native_vector_env_equals_gymnasium_sync_vector_env(market3):
+    kw = _kwargs("TradeReady-SOL-v0", market3)
+    native = gym.make_vec("TradeReady-SOL-v0", num_envs=3, **kw)
+    sync = gym.make_vec("TradeReady-SOL-v0", num_envs=3, vectorization_mode="sync", **kw)
+    assert isinstance(sync, gym.vector.SyncVectorEnv)
+    o1, _ = native.reset(seed=21)
+    o2, _ = sync.reset(seed=21)
+    np.testing.assert_array_equal(o1, o2)
+    rng = np.random.default_rng(0)
+    for _ in range(90):
+        a = rng.integers(0, 3, 3)
+        s1 = native.step(a)
+        s2 = sync.step(a)
+        for x, y in zip(s1[:4], s2[:4], strict=True):
+            np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(s1[4]["equity"], s2[4]["equity"])

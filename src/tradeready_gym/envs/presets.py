@@ -92,12 +92,12 @@ def load_env_market(
 
     kwargs: dict[str, Any] = {"data": data, "data_dir": data_dir, "download": download, "base_url": base_url}
     try:
-        return load_market_data(list(symbols), timeframe, hist_start, end_ns, **kwargs)  # type: ignore[no-any-return]
+        return load_market_data(list(symbols), timeframe, hist_start, end_ns, **kwargs)
     except DataNotFoundError:
         if hist_start is None or hist_start == start_ns:
             raise
     # no history before start_time in the source: warm up inside the range instead
-    return load_market_data(list(symbols), timeframe, start_ns, end_ns, **kwargs)  # type: ignore[no-any-return]
+    return load_market_data(list(symbols), timeframe, start_ns, end_ns, **kwargs)
 
 
 def _action_scheme(action_type: str, n_symbols: int) -> ActionScheme:
@@ -250,7 +250,7 @@ def make_historical_env(
         equity_floor=equity_floor,
     )
     env = TradingEnv(**parts, render_mode=render_mode)
-    env.settings = _settings(  # type: ignore[attr-defined]
+    env.settings = _settings(
         symbols=list(sym), action_type=action_type, api_key=api_key, base_url=base_url,
         starting_balance=starting_balance, timeframe=timeframe, lookback_window=lookback_window,
         start_time=start_time, end_time=end_time, observation_features=list(observer_names(parts)),
@@ -280,7 +280,7 @@ def make_portfolio_env(
     track = kwargs.pop("track_training", True)
     parts = _parts(syms, action_type, **_with_defaults(kwargs))
     env = TradingEnv(**parts, render_mode=render_mode)
-    env.settings = {  # type: ignore[attr-defined]
+    env.settings = {
         "symbols": list(syms), "action_type": action_type, "track_training": track, **api, **settings_kwargs,
     }
     return env
@@ -359,7 +359,7 @@ def _vector(
     settings = {k: v for k, v in kwargs.items() if k not in ("data", "reward_function")}
     parts = _parts(symbols, action_type, **_with_defaults(kwargs))
     venv = TradeReadyVectorEnv(num_envs, **parts, autoreset_mode=autoreset_mode, info_details=info_details)
-    venv.settings = {  # type: ignore[attr-defined]
+    venv.settings = {
         "symbols": list(symbols), "action_type": action_type, "track_training": track, **api, **settings,
     }
     return venv

@@ -163,6 +163,8 @@ class TradingEnv(gym.Env[np.ndarray, Any]):
         self.action_space = action_scheme.action_space
         self.observation_space = observer.observation_space
         self.history = EpisodeHistory()
+        #: The keyword arguments a preset was built with (tracking settings included); {} otherwise.
+        self.settings: dict[str, Any] = {}
         self._clock = Clock(self._core)
         self._last: ObsState | None = None
         self._needs_reset = True

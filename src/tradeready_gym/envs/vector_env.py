@@ -96,6 +96,8 @@ class TradeReadyVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.single_observation_space = observer.observation_space
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        #: The keyword arguments a preset was built with (tracking settings included); {} otherwise.
+        self.settings: dict[str, Any] = {}
         self._rngs: list[np.random.Generator] = [np.random.default_rng() for _ in range(self.num_envs)]
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._done = np.ones(self.num_envs, dtype=bool)
