@@ -273,6 +273,24 @@ def machine() -> dict[str, Any]:
     }
 
 
+def source_state() -> dict[str, Any]:
+    """The commit measured and whether ``src/`` had uncommitted changes at the time."""
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(
+                ["git", *args], capture_output=True, text=True, cwd=REPO, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return out.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD") or None,
+        "src_dirty": bool(git("status", "--porcelain", "--", "src")),
+    }
+
+
 def fmt(value: float | None, digits: int = 0, suffix: str = "") -> str:
     if value is None:
         return "n/a"
@@ -289,7 +307,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"Run {meta['finished_utc']} on {meta['machine']['cpu']} ({meta['machine']['cpus']} CPUs), "
         f"{meta['repeats']} interleaved repeat(s), {meta['seconds']} s of stepping per measurement, "
         f"BTCUSDT 1h {meta['start']} .. {meta['end']}, {meta['window']}-bar window, seeded random actions"
-        f"{' (quick run)' if meta['quick'] else ''}.",
+        f"{' (quick run)' if meta['quick'] else ''}; tradeready-gym at commit "
+        f"{(meta['source']['commit'] or 'unknown')[:10]}{' + uncommitted changes in src/' if meta['source']['src_dirty'] else ''}.",
         "",
         "| Environment | Version | Observation | steps/s (median) | min .. max | reset() ms | build s | peak RSS MB |",
         "|---|---|---|---:|---:|---:|---:|---:|",
@@ -471,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             "end": "2025-01-01",
             "order": [w.name for w in plan],
             "machine": machine(),
+            "source": source_state(),
             "peers_python": str(args.peers_python),
             "ours_python": str(args.ours_python),
         },

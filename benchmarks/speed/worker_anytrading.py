@@ -38,7 +38,7 @@ def main() -> None:
     env.reset(seed=args.seed)
     build_s = time.perf_counter() - t0
 
-    n_actions = int(env.action_space.n)
+    n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
     timing = time_steps(
         env.step, env.reset, n_actions, seconds=args.seconds, warmup=args.warmup, seed=args.seed
     )
