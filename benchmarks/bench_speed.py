@@ -103,11 +103,7 @@ def log(message: str) -> None:
 def run_worker(worker: Worker, settings: Settings, data_dir: str | None) -> dict[str, Any]:
     """Run one worker subprocess and return its JSON result, or ``{"error": ...}`` when it failed."""
     if not worker.python.exists():
-        hint = (
-            "run scripts/setup_peers.sh"
-            if worker.python.parent.parent.name == ".peers-venv"
-            else "create the venv"
-        )
+        hint = "run scripts/setup_peers.sh" if worker.name in PEERS else "run scripts/install.sh"
         return {"error": f"interpreter {worker.python} not found ({hint})"}
     cmd = [
         str(worker.python),
