@@ -40,7 +40,9 @@ def load(data_dir: Path, symbols: tuple[str, ...], timeframe: str = "1h") -> Mar
     return MarketData.from_dataframes(frames, timeframe=timeframe)
 
 
-def bench_case(md: MarketData, n_accounts: int, seconds: float, with_orders: bool, seed: int = 0) -> dict[str, object]:
+def bench_case(
+    md: MarketData, n_accounts: int, seconds: float, with_orders: bool, seed: int = 0
+) -> dict[str, object]:
     rng = np.random.default_rng(seed)
     cfg = EngineConfig(fee_rate=0.001, slippage=FixedBpsSlippage(5))
     eng = Engine(md, cfg, n_accounts=n_accounts)
@@ -94,7 +96,9 @@ def bench_case(md: MarketData, n_accounts: int, seconds: float, with_orders: boo
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.environ.get("TRADEREADY_SHARED_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    default = os.environ.get(
+        "TRADEREADY_SHARED_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
     ap.add_argument("--data", default=default, help="shared data folder (holds raw/binance_spot_rest_klines)")
     ap.add_argument("--seconds", type=float, default=2.0, help="time budget per case")
     args = ap.parse_args()
@@ -105,13 +109,23 @@ def main() -> None:
         cases.append(bench_case(md3, n, args.seconds, True))
     cases.append(bench_case(md1, 1, args.seconds, True))
     cases.append(bench_case(md1, 1, args.seconds, False))
-    print(json.dumps({
-        "benchmark": "engine_kernel",
-        "data": {"symbols": list(md3.symbols), "timeframe": md3.timeframe, "bars": md3.n_bars},
-        "machine": {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-                    "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine()},
-        "cases": cases,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "engine_kernel",
+                "data": {"symbols": list(md3.symbols), "timeframe": md3.timeframe, "bars": md3.n_bars},
+                "machine": {
+                    "python": platform.python_version(),
+                    "numpy": np.__version__,
+                    "numba": numba.__version__,
+                    "cpu_count": os.cpu_count(),
+                    "processor": platform.processor() or platform.machine(),
+                },
+                "cases": cases,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -110,9 +110,9 @@ class MarketData:
     def validate(self) -> None:
         """Check the candles; raise `DataError` naming the first bad bar.
 
-        Checks: open times strictly increasing (sorted, no duplicates) and on the timeframe's grid
-        spacing (multiples of it), no NaN or infinity, prices > 0, volume >= 0,
-        ``high >= max(open, close)`` and ``low <= min(open, close)``.
+        Checks: open times strictly increasing (sorted, no duplicates), no NaN or infinity, prices > 0, volume >= 0,
+        ``high >= max(open, close)`` and ``low <= min(open, close)``. Grid spacing (bars on multiples of the interval) is checked by the
+        readers and `tradeready_gym.data.gaps`, which report gaps instead of rejecting them.
         """
         ot = self.open_time
         if ot.size > 1:

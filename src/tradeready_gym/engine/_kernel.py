@@ -164,17 +164,16 @@ def _apply_fill(acct, pos, fills, i, s, side, q, px, kind, bar, at_close, oid, s
     acct[i, A_NFILLS] += 1.0
     n = int(acct[i, A_STEP_FILLS])
     if n < fills.shape[1]:
-        f = fills[i, n]
-        f[F_SYM] = s
-        f[F_SIDE] = side
-        f[F_QTY] = q
-        f[F_PRICE] = px
-        f[F_FEE] = fee
-        f[F_KIND] = kind
-        f[F_BAR] = bar
-        f[F_AT_CLOSE] = at_close
-        f[F_OID] = oid
-        f[F_SLIP] = slip_cost
+        fills[i, n, F_SYM] = s
+        fills[i, n, F_SIDE] = side
+        fills[i, n, F_QTY] = q
+        fills[i, n, F_PRICE] = px
+        fills[i, n, F_FEE] = fee
+        fills[i, n, F_KIND] = kind
+        fills[i, n, F_BAR] = bar
+        fills[i, n, F_AT_CLOSE] = at_close
+        fills[i, n, F_OID] = oid
+        fills[i, n, F_SLIP] = slip_cost
         acct[i, A_STEP_FILLS] = n + 1
 
 
