@@ -26,6 +26,8 @@ class Args:
     test_end: str = "2024-09-01T00:00:00Z"
     total_timesteps: int = 50_000
     episode_length: int = 500
+    n_steps: int = 256
+    n_epochs: int = 10
     seed: int = 0
 
 
@@ -40,7 +42,16 @@ def main(args: Args) -> dict[str, float]:
         episode_length=args.episode_length,
         random_start=True,
     )
-    model = PPO("MlpPolicy", VecMonitor(venv), n_steps=256, batch_size=1024, seed=args.seed, device="cpu", verbose=1)
+    model = PPO(
+        "MlpPolicy",
+        VecMonitor(venv),
+        n_steps=args.n_steps,
+        batch_size=min(1024, args.n_steps * args.num_envs),
+        n_epochs=args.n_epochs,
+        seed=args.seed,
+        device="cpu",
+        verbose=1,
+    )
     model.learn(total_timesteps=args.total_timesteps)
 
     import gymnasium as gym

@@ -37,6 +37,11 @@ def test_composable_env(real_cache, tmp_path):
 
 @pytest.mark.slow
 def test_ppo_vector(real_cache):
+    import torch
+
+    torch.set_num_threads(1)
     ex = _load("ppo_vector")
-    out = ex.main(ex.Args(num_envs=4, total_timesteps=2048, episode_length=200, test_end="2024-07-15T00:00:00Z"))
+    args = ex.Args(num_envs=4, total_timesteps=1024, n_steps=128, n_epochs=2, episode_length=200,
+                   test_end="2024-07-15T00:00:00Z")
+    out = ex.main(args)
     assert math.isfinite(out["roi_pct"]) and math.isfinite(out["random_roi_pct"])

@@ -14,6 +14,14 @@ from tradeready_gym.envs.sb3 import SB3VecEnvAdapter, make_sb3_vec_env
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _params_finite(model):
     return all(torch.isfinite(p).all() for p in model.policy.parameters())
 
