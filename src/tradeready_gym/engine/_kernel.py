@@ -306,21 +306,27 @@ def _trade(
 @njit(cache=True)
 def _remove_order(orders, acct, pos, i, k, n_active):
     """Drop order slot ``k`` (releasing its reservation) and compact the rest; returns new count."""
-    o = orders[i, k]
-    if o[O_RESERVED] > 0.0:
-        s = int(o[O_SYM])
-        if o[O_SIDE] > 0.0:
-            acct[i, A_RES_CASH] -= o[O_RESERVED]
+    reserved = orders[i, k, O_RESERVED]
+    if reserved > 0.0:
+        s = int(orders[i, k, O_SYM])
+        if orders[i, k, O_SIDE] > 0.0:
+            acct[i, A_RES_CASH] -= reserved
             if acct[i, A_RES_CASH] < 0.0:
                 acct[i, A_RES_CASH] = 0.0
         else:
-            pos[i, s, P_RES_QTY] -= o[O_RESERVED]
+            pos[i, s, P_RES_QTY] -= reserved
             if pos[i, s, P_RES_QTY] < 0.0:
                 pos[i, s, P_RES_QTY] = 0.0
     for j in range(k, n_active - 1):
-        orders[i, j, :] = orders[i, j + 1, :]
-    orders[i, n_active - 1, :] = 0.0
-    orders[i, n_active - 1, O_QTY] = 0.0
+        for c in range(N_ORD):
+            orders[i, j, c] = orders[i, j + 1, c]
+    for c in range(N_ORD):
+        orders[i, n_active - 1, c] = 0.0
+    if n_active == 1:
+        # no order left: clear any rounding residue of the reservations
+        acct[i, A_RES_CASH] = 0.0
+        for s in range(pos.shape[1]):
+            pos[i, s, P_RES_QTY] = 0.0
     return n_active - 1
 
 
@@ -344,17 +350,16 @@ def _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b):
     for phase in range(2):
         k = 0
         while k < n:
-            o = orders[i, k]
-            kind = o[O_KIND]
+            kind = orders[i, k, O_KIND]
             if (phase == 0) != (kind == K_STOP):
                 k += 1
                 continue
-            s = int(o[O_SYM])
+            s = int(orders[i, k, O_SYM])
             if mkt[b, s, M_FILLED] != 0.0:  # no trading in a forward-filled bar: the order waits
                 k += 1
                 continue
-            side = o[O_SIDE]
-            lvl = o[O_PRICE]
+            side = orders[i, k, O_SIDE]
+            lvl = orders[i, k, O_PRICE]
             op = mkt[b, s, M_OPEN]
             hi = mkt[b, s, M_HIGH]
             lo = mkt[b, s, M_LOW]
@@ -379,8 +384,8 @@ def _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b):
             if not hit:
                 k += 1
                 continue
-            q = o[O_QTY]
-            oid = o[O_ID]
+            q = orders[i, k, O_QTY]
+            oid = orders[i, k, O_ID]
             # release the reservation, then trade against the freed funds
             n = _remove_order(orders, acct, pos, i, k, n)
             _trade(
