@@ -175,8 +175,8 @@ class Engine:
         self._fills = part("fills")
         self._clock = np.zeros(N, dtype=np.int64)
         self._all = np.ones(N, dtype=np.bool_)
+        # kept writeable (never written): a read-only array would need its own compiled kernel
         self._no_orders = np.zeros((N, S), dtype=np.float64)
-        self._no_orders.setflags(write=False)
         self._shape = (N, S)
         self._nshape = (N,)
         self._kernel = K.step_kernel
