@@ -346,3 +346,18 @@ def test_margin_invariants_on_random_orders(market3, seed, lev, slip_i):
         assert math.isclose(eng.cash[0], cash_pre_borrow - borrow, rel_tol=1e-10, abs_tol=1e-7)
         expected = eq0 + float(np.dot(qty0, c1 - cl[t])) + traded - fees - slip - borrow
         assert math.isclose(eng.equity[0], expected, rel_tol=1e-10, abs_tol=1e-7)
+
+
+def test_sells_fund_buys_in_the_same_step(market3):
+    """Fully invested in BTC, one step sells it and buys ETH: the buy is paid from the sale."""
+    eng = Engine(market3, EngineConfig(fee_rate=0.001))
+    eng.reset(500)
+    eng.step(np.array([[1.0, 0.0, 0.0]]))  # far more than cash: clipped to all-in BTC
+    assert eng.cash[0] < 1e-6 and eng.cash[0] >= 0.0
+    btc = float(eng.qty[0, 0])
+    eng.step(np.array([[-btc, 100.0, 0.0]]))
+    sell, buy = eng.last_fills(0)
+    assert (sell.symbol, sell.side, buy.symbol, buy.side) == ("BTCUSDT", "sell", "ETHUSDT", "buy")
+    proceeds = sell.quantity * sell.price - sell.fee
+    assert buy.quantity * buy.price + buy.fee == pytest.approx(proceeds, rel=1e-12, abs=1e-6)
+    assert eng.qty[0, 0] == 0.0 and 0.0 <= eng.cash[0] < 1e-6
