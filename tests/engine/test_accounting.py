@@ -361,3 +361,14 @@ def test_sells_fund_buys_in_the_same_step(market3):
     proceeds = sell.quantity * sell.price - sell.fee
     assert buy.quantity * buy.price + buy.fee == pytest.approx(proceeds, rel=1e-12, abs=1e-6)
     assert eng.qty[0, 0] == 0.0 and 0.0 <= eng.cash[0] < 1e-6
+
+
+def test_repeated_all_in_buys_leave_no_dust_fills(market3):
+    eng = Engine(market3, EngineConfig(fee_rate=0.001))
+    eng.reset(0)
+    eng.step(np.array([[0.0, 0.0, 1e6]]))
+    assert len(eng.last_fills(0)) == 1
+    for _ in range(5):
+        eng.step(np.array([[0.0, 0.0, 1e6]]))
+        assert eng.last_fills(0) == []
+    assert eng.metrics(0).n_trades == 1 and eng.cash[0] >= 0.0

@@ -84,6 +84,9 @@ X_BORROW_BAR = 11
 X_MAX_ORDERS = 12
 N_PRM = 13
 
+# fills below this notional (quote currency) are rounding dust and are skipped
+DUST_NOTIONAL = 1e-8
+
 # error codes (negative: account index; positive: flat index of a NaN order)
 ERR_OK = 0
 
@@ -295,7 +298,10 @@ def _trade(
             q = _floor_lot(lim, step)
     if q <= 0.0:
         return 0.0
-    if q * px < symtab[s, 1]:
+    notional = q * px
+    if notional < DUST_NOTIONAL:
+        return 0.0  # rounding dust (e.g. a buy from the few ulps of cash left after an all-in buy)
+    if notional < symtab[s, 1]:
         acct[i, A_NREJECT] += 1.0
         return 0.0
     slip_cost = q * abs(px - ref)
