@@ -34,6 +34,8 @@ from tradeready_gym.timeframes import parse_time, timeframe_ns
 __all__ = [
     "ACTION_TYPES",
     "DEFAULT_PORTFOLIO_SYMBOLS",
+    "HISTORY_FACTOR",
+    "history_bars",
     "load_env_market",
     "make_historical_env",
     "make_historical_vector_env",
@@ -94,10 +96,27 @@ def load_env_market(
     try:
         return load_market_data(list(symbols), timeframe, hist_start, end_ns, **kwargs)
     except DataNotFoundError:
-        if hist_start is None or hist_start == start_ns:
+        if hist_start is None or start_ns is None:
             raise
-    # no history before start_time in the source: warm up inside the range instead
-    return load_market_data(list(symbols), timeframe, start_ns, end_ns, **kwargs)
+    # the source holds less history than asked for: use what it has before start_time
+    try:
+        market = load_market_data(list(symbols), timeframe, None, end_ns, **kwargs)
+    except DataNotFoundError:
+        market = None
+    if market is None or market.n_bars == 0 or int(market.open_time[0]) > start_ns:
+        # no usable history: the requested range alone (its error names exactly that range)
+        return load_market_data(list(symbols), timeframe, start_ns, end_ns, **kwargs)
+    return market.iloc(market.index_of(hist_start), market.n_bars)
+
+
+#: Extra warm-up, in multiples of the features' own warm-up, loaded before ``start_time`` so that
+#: recursive indicators (EMA, Wilder smoothing) have converged when the episode starts.
+HISTORY_FACTOR = 10
+
+
+def history_bars(observer: WindowObserver) -> int:
+    """Bars of history an env loads before ``start_time`` (when the source has them)."""
+    return observer.min_index + HISTORY_FACTOR * observer.warmup
 
 
 def _action_scheme(action_type: str, n_symbols: int) -> ActionScheme:
@@ -143,7 +162,7 @@ def _parts(
         timeframe,
         start_time,
         end_time,
-        history_bars=observer.min_index,
+        history_bars=history_bars(observer),
         data=data,
         base_url=base_url,
         data_dir=data_dir,
