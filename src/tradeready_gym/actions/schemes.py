@@ -62,7 +62,7 @@ class ActionScheme(Component):
         """Validate ``actions`` and return the ``(N, S)`` orders."""
         return self.orders(self.validate(actions))
 
-    # helpers shared by the built-in schemes --------------------------------------------------
+    # shared by the built-in schemes ----------------------------------------------------------
     def _prices(self) -> np.ndarray:
         return np.asarray(self.state.engine.clock_close(), dtype=np.float64)
 
