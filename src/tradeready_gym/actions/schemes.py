@@ -15,6 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from tradeready_gym.actions._kernels import continuous_orders, discrete_orders
 from tradeready_gym.envs.base import Component
 from tradeready_gym.errors import ConfigError, InvalidActionError
 
@@ -167,16 +168,10 @@ class DiscreteActions(_SingleAssetScheme):
     def orders(self, actions: np.ndarray) -> np.ndarray:
         st = self.state
         eng = st.engine
-        j = self.asset
         out = np.zeros((st.n_envs, st.n_symbols), dtype=np.float64)
-        buy = actions == self.BUY
-        if buy.any():
-            price = st.feed.close[eng.t[buy], j]
-            notional = np.minimum(self.trade_fraction * eng.equity[buy], eng.cash[buy])
-            out[buy, j] = np.maximum(notional, 0.0) / price
-        close = actions == self.CLOSE
-        if close.any():
-            out[close, j] = -np.maximum(eng.qty[close, j], 0.0)
+        discrete_orders(
+            actions, self.asset, self.trade_fraction, eng.t, st.feed.close, eng.equity, eng.cash, eng.qty, out
+        )
         return out
 
     def noop_action(self) -> int:
@@ -211,17 +206,21 @@ class ContinuousActions(_SingleAssetScheme):
         return _validate_box(actions, self._space, self.state.n_envs)
 
     def orders(self, actions: np.ndarray) -> np.ndarray:
-        eng = self.state.engine
-        j = self.asset
-        a = actions[:, 0]
-        price = self._prices()[:, j]
-        notional = np.abs(a) * self.trade_fraction * self._equity()
-        held = np.asarray(eng.qty, dtype=np.float64)[:, j]
-        buy = np.minimum(notional, np.asarray(eng.cash, dtype=np.float64)) / price
-        sell = np.minimum(notional / price, np.maximum(held, 0.0))
-        qty = np.where(a > 0, buy, -sell)
-        out = np.zeros((self.state.n_envs, self.state.n_symbols), dtype=np.float64)
-        out[:, j] = np.where(np.abs(a) < self.dead_zone, 0.0, qty)
+        st = self.state
+        eng = st.engine
+        out = np.zeros((st.n_envs, st.n_symbols), dtype=np.float64)
+        continuous_orders(
+            actions,
+            self.asset,
+            self.trade_fraction,
+            self.dead_zone,
+            eng.t,
+            st.feed.close,
+            eng.equity,
+            eng.cash,
+            eng.qty,
+            out,
+        )
         return out
 
     def noop_action(self) -> np.ndarray:

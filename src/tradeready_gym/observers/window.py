@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from tradeready_gym.envs.base import BatchState, Component
 from tradeready_gym.errors import ConfigError
+from tradeready_gym.observers._kernels import SCALAR_CODES, observe_kernel
 
 __all__ = ["SCALARS", "Observer", "WindowObserver"]
 
@@ -82,8 +81,8 @@ class WindowObserver(Observer):
         self.n_features = sum(FEATURES[n] for n in self.features)
         self.warmup = int(warmup_bars(self.features))
         self._space: gym.spaces.Box | None = None
-        self._rows: np.ndarray | None = None
-        self._windows: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+        self._rows: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+        self._codes = np.array([SCALAR_CODES[name] for name in self.scalars], dtype=np.int64)
 
     def bind(self, state: BatchState) -> None:
         super().bind(state)
@@ -91,12 +90,6 @@ class WindowObserver(Observer):
         t, s, f = matrix.shape
         self._rows = matrix.reshape(t, s * f)  # zero-copy: one row per bar, assets then features
         self._window_size = self.lookback * s * f
-        # zero-copy view: _windows[k] is the flattened window of rows k .. k + lookback - 1
-        flat = np.ascontiguousarray(self._rows).reshape(-1)
-        if t >= self.lookback:
-            self._windows = sliding_window_view(flat, self._window_size)[:: s * f]
-        else:
-            self._windows = np.zeros((0, self._window_size), dtype=np.float32)
         self._scalar_size = sum(s if name == "position" else 1 for name in self.scalars)
         size = self._window_size + self._scalar_size
         self._space = gym.spaces.Box(-np.inf, np.inf, (size,), dtype=np.float32)
@@ -128,29 +121,17 @@ class WindowObserver(Observer):
         if out is None:
             out = np.empty((n, self.size), dtype=np.float32)
         eng = st.engine
-        t = np.asarray(eng.t)
-        w = self._window_size
-        if n == 1:
-            out[0, :w] = self._windows[int(t[0]) - self.lookback + 1]
-        else:
-            out[:, :w] = self._windows[t - (self.lookback - 1)]
-        if self.scalars:
-            self._fill_scalars(out[:, w:], eng)
+        observe_kernel(
+            self._rows,
+            self.lookback,
+            eng.t,
+            eng.cash,
+            eng.equity,
+            eng.qty,
+            st.feed.close,
+            eng.unrealized_pnl,
+            1.0 / st.starting_balance,
+            self._codes,
+            out,
+        )
         return out
-
-    def _fill_scalars(self, out: np.ndarray, eng: Any) -> None:
-        st = self.state
-        equity = eng.equity
-        inv = 1.0 / np.where(equity > 0.0, equity, np.inf)  # 0 for a blown-out account
-        k = 0
-        for name in self.scalars:
-            if name == "balance":
-                np.multiply(eng.cash, 1.0 / st.starting_balance, out=out[:, k])
-                k += 1
-            elif name == "position":
-                s = st.n_symbols
-                np.multiply(eng.qty * eng.clock_close(), inv[:, None], out=out[:, k : k + s])
-                k += s
-            else:
-                np.multiply(eng.unrealized_pnl, inv, out=out[:, k])
-                k += 1

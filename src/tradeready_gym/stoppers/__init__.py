@@ -5,6 +5,7 @@ from tradeready_gym.stoppers.stoppers import (
     EndOfDataStopper,
     EpisodeLengthStopper,
     EquityFloorStopper,
+    StandardStopper,
     Stopper,
     default_stopper,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "EndOfDataStopper",
     "EpisodeLengthStopper",
     "EquityFloorStopper",
+    "StandardStopper",
     "Stopper",
     "default_stopper",
 ]

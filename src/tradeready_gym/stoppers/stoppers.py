@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 
 from tradeready_gym.envs.base import BatchState, Component
 from tradeready_gym.errors import ConfigError
@@ -19,6 +20,7 @@ __all__ = [
     "EndOfDataStopper",
     "EpisodeLengthStopper",
     "EquityFloorStopper",
+    "StandardStopper",
     "Stopper",
     "default_stopper",
 ]
@@ -118,9 +120,62 @@ class CompositeStopper(Stopper):
         return term, trunc & ~term
 
 
-def default_stopper(episode_length: int | None = None, equity_floor: float = 0.1) -> CompositeStopper:
+@njit(cache=True, nogil=True)
+def _standard_stop(
+    t: np.ndarray,
+    end: np.ndarray,
+    equity: np.ndarray,
+    floor_value: float,
+    steps: np.ndarray,
+    max_steps: int,
+    term: np.ndarray,
+    trunc: np.ndarray,
+) -> None:
+    for i in range(t.shape[0]):
+        term[i] = t[i] >= end[i]
+        cut = floor_value > 0.0 and equity[i] <= floor_value
+        if max_steps > 0 and steps[i] >= max_steps:
+            cut = True
+        trunc[i] = cut and not term[i]
+
+
+class StandardStopper(Stopper):
+    """The default rules in one compiled pass: end of data (terminated), equity floor and optional
+    episode length (truncated). Equivalent to ``CompositeStopper([EndOfDataStopper(),
+    EquityFloorStopper(equity_floor), EpisodeLengthStopper(episode_length)])``.
+
+    Args:
+        equity_floor: fraction of the starting balance, in [0, 1) (0 never stops).
+        episode_length: steps per episode, >= 1, or None.
+    """
+
+    def __init__(self, equity_floor: float = 0.1, episode_length: int | None = None) -> None:
+        self.floor = EquityFloorStopper(equity_floor).floor
+        self.episode_length = None if episode_length is None else EpisodeLengthStopper(episode_length).max_steps
+
+    def bind(self, state: BatchState) -> None:
+        super().bind(state)
+        if self.episode_length is not None:
+            state.max_steps[:] = self.episode_length
+        self._floor_value = self.floor * state.starting_balance
+
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        st = self.state
+        term = np.empty(st.n_envs, dtype=np.bool_)
+        trunc = np.empty(st.n_envs, dtype=np.bool_)
+        _standard_stop(
+            st.engine.t,
+            st.end,
+            st.engine.equity,
+            self._floor_value,
+            st.steps,
+            -1 if self.episode_length is None else self.episode_length,
+            term,
+            trunc,
+        )
+        return term, trunc
+
+
+def default_stopper(episode_length: int | None = None, equity_floor: float = 0.1) -> StandardStopper:
     """End of data (terminated), equity floor and optional episode length (truncated)."""
-    parts: list[Stopper] = [EndOfDataStopper(), EquityFloorStopper(equity_floor)]
-    if episode_length is not None:
-        parts.append(EpisodeLengthStopper(episode_length))
-    return CompositeStopper(parts)
+    return StandardStopper(equity_floor, episode_length)
