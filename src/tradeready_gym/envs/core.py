@@ -19,7 +19,7 @@ from tradeready_gym.envs.portfolio import Portfolio
 from tradeready_gym.errors import ConfigError, DataNotFoundError
 from tradeready_gym.informers.informers import DefaultInformer, Informer
 from tradeready_gym.observers.window import Observer
-from tradeready_gym.stoppers.stoppers import Stopper, default_stopper
+from tradeready_gym.stoppers.stoppers import StandardStopper, Stopper, default_stopper
 from tradeready_gym.timeframes import format_iso
 
 __all__ = ["BatchCore", "StepResult", "bind_reward"]
@@ -156,6 +156,8 @@ class BatchCore:
         self.state.end[:] = feed.end_index
         self.state.start[:] = self.first_index
         self.obs_size = int(observer.observation_space.shape[0])
+        # the standard stopper already terminates at the end of data (and masks truncation)
+        self._stopper_ends_data = isinstance(self.stopper, StandardStopper)
 
     @property
     def components(self) -> dict[str, Any]:
@@ -218,34 +220,36 @@ class BatchCore:
         orders = self.action_scheme.perform(actions)
         if active is not None:
             orders[~active] = 0.0
-        at_end = np.asarray(eng.t) >= st.end
-        if active is not None:
-            at_end &= active
-        if at_end.any():
-            from gymnasium.error import ResetNeeded
+        if (eng.t >= st.end).any():
+            at_end = eng.t >= st.end
+            if active is not None:
+                at_end &= active
+            if at_end.any():
+                from gymnasium.error import ResetNeeded
 
-            raise ResetNeeded(
-                f"env(s) {np.flatnonzero(at_end).tolist()} reached the end of their data; call reset() before step()"
-            )
+                raise ResetNeeded(
+                    f"env(s) {np.flatnonzero(at_end).tolist()} reached the end of their data; "
+                    "call reset() before step()"
+                )
         prev = st.prev_equity.copy()
         eng.step(orders, active)
         if active is None:
             st.steps += 1
         else:
             st.steps[active] += 1
-        curr = np.array(eng.equity, dtype=np.float64)
+        curr = eng.equity.copy()
+        st.prev_equity[:] = curr
         infos = None
         if with_infos or self.needs_info:
             infos = [self.informer.info(i) for i in range(self.n_envs)]
-        reward = self.reward.compute_batch(prev, curr, infos if self.needs_info else None)
-        reward = np.asarray(reward, dtype=np.float64)
+        reward = np.asarray(self.reward.compute_batch(prev, curr, infos if self.needs_info else None), dtype=np.float64)
         if active is not None:
             reward = np.where(active, reward, 0.0)
-        st.prev_equity[:] = curr
         obs = self.observe()
         term, trunc = self.stopper.stop()
-        term = term | (np.asarray(eng.t) >= st.end)
-        trunc = trunc & ~term
+        if not self._stopper_ends_data:
+            term = term | (eng.t >= st.end)
+            trunc = trunc & ~term
         if active is not None:
             term &= active
             trunc &= active
