@@ -143,3 +143,23 @@ def test_native_vector_env_equals_gymnasium_sync_vector_env(market3):
         for x, y in zip(s1[:4], s2[:4], strict=True):
             np.testing.assert_array_equal(x, y)
         np.testing.assert_array_equal(s1[4]["equity"], s2[4]["equity"])
+
+
+def test_info_details_match_single_env_infos(market3):
+    kw = _kwargs("TradeReady-Portfolio-v0", market3)
+    venv = gym.make_vec("TradeReady-Portfolio-v0", num_envs=2, info_details=True, **kw)
+    singles = [gym.make("TradeReady-Portfolio-v0", **kw) for _ in range(2)]
+    venv.reset(seed=3)
+    for i, env in enumerate(singles):
+        env.reset(seed=3 + i)
+    rng = np.random.default_rng(2)
+    fills = 0
+    for _ in range(20):
+        a = rng.uniform(0, 1, (2, 3)).astype(np.float32)
+        _, _, _, _, info = venv.step(a)
+        for i, env in enumerate(singles):
+            _, _, _, _, single_info = env.step(a[i])
+            assert info["details"][i] == single_info
+            assert info["n_fills"][i] == len(single_info["filled_orders"])
+            fills += len(single_info["filled_orders"])
+    assert fills > 0
