@@ -120,3 +120,19 @@ def test_step_before_reset_and_after_the_end(btc):
         env.reset(options={"start_index": 5})
     with pytest.raises(ConfigError, match="unknown keys"):
         env.reset(options={"begin": 3})
+
+
+def test_bad_actions_in_the_vector_env_change_nothing(market3):
+    venv = gym.make_vec("TradeReady-BTC-Continuous-v0", num_envs=3, data=market3.select(["BTCUSDT"]))
+    venv.reset(seed=0)
+    venv.step(np.array([[0.5], [0.2], [-0.3]], dtype=np.float32))
+    eng = venv.broker
+    before = (eng.t.copy(), eng.cash.copy(), eng.qty.copy())
+    with pytest.raises(InvalidActionError, match="NaN"):
+        venv.step(np.array([[0.5], [np.nan], [0.1]], dtype=np.float32))
+    with pytest.raises(InvalidActionError, match="outside Box"):
+        venv.step(np.array([[0.5], [2.0], [0.1]], dtype=np.float32))
+    with pytest.raises(InvalidActionError, match="shape"):
+        venv.step(np.array([0.5, 0.1], dtype=np.float32))
+    for a, b in zip(before, (eng.t, eng.cash, eng.qty), strict=True):
+        np.testing.assert_array_equal(a, b)
