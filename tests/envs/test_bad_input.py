@@ -107,6 +107,13 @@ def test_bad_keyword_values(kwargs, match, btc):
         gym.make("TradeReady-BTC-v0", data=btc, **kwargs)
 
 
+def test_unknown_keyword(btc):
+    with pytest.raises(ConfigError, match=r"unknown keyword argument\(s\) \['lookback'\]; allowed: .*lookback_window"):
+        gym.make("TradeReady-BTC-v0", data=btc, lookback=10)
+    with pytest.raises(ConfigError, match="unknown keyword"):
+        gym.make("TradeReady-Portfolio-v0", data=btc, symbol="BTCUSDT")
+
+
 def test_step_before_reset_and_after_the_end(btc):
     env = gym.make("TradeReady-BTC-v0", data=btc, disable_env_checker=True).unwrapped
     with pytest.raises(gym.error.ResetNeeded):

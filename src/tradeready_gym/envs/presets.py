@@ -220,6 +220,7 @@ def make_historical_env(
     equity_floor: float = 0.1,
     data_dir: Any = None,
     download: bool = False,
+    **unknown: Any,
 ) -> TradingEnv:
     """A single-asset historical env (the ``TradeReady-<SYM>-v0`` and ``-Continuous-v0`` ids).
 
@@ -245,6 +246,8 @@ def make_historical_env(
         data_dir: cache folder (default ``TRADEREADY_DATA_DIR`` or the user cache).
         download: fetch missing candles from Binance instead of raising `DataNotFoundError`.
     """
+    if unknown:
+        _with_defaults(unknown)  # raises ConfigError naming the unknown keywords and the allowed ones
     sym = _check_symbols(symbol, "symbol")
     if len(sym) != 1:
         raise ConfigError(f"symbol={symbol!r} must be one symbol")
