@@ -228,3 +228,17 @@ def test_components_reset_with_the_env(btc):
     assert info["equity"] == 10_000.0 and info["step"] == 0 and info["positions"]["BTCUSDT"] == 0.0
     assert env.history.bars().shape == (1,)
     assert set(env.components) >= {"actions", "rewards", "observer", "stopper", "informer", "renderer", "plotter"}
+
+
+def test_fill_times_are_iso_strings_of_the_fill_bar(btc):
+    from tradeready_gym.timeframes import format_iso
+
+    env = _env(btc.iloc(0, 120), DiscreteActions())
+    env.reset(seed=0)
+    for a in (1, 2, 1):
+        _, _, _, _, info = env.step(a)
+        (fill,) = info["filled_orders"]
+        t = env.clock.index
+        assert fill["time"] == format_iso(int(btc.open_time[t]))  # filled at the open of the new clock bar
+    feed = env.feed
+    assert feed.iso_of(int(btc.open_time[5]) + 1) == format_iso(int(btc.open_time[5]) + 1)  # not a close time

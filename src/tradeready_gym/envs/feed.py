@@ -94,6 +94,14 @@ class DataFeed:
         """ISO 8601 decision time of bar ``t`` (its close time)."""
         return str(self.iso_times[t])
 
+    def iso_of(self, ns: int) -> str:
+        """ISO 8601 'Z' of a time in ns (from the precomputed strings when it is a bar's close time)."""
+        m = self.market
+        k = int(np.searchsorted(m.open_time, ns - m.interval_ns))
+        if k < m.n_bars and int(m.open_time[k]) + m.interval_ns == ns:
+            return str(self.iso_times[k])
+        return format_iso(ns)
+
     def price_history(self, t: int, n: int) -> np.ndarray:
         """``(min(n, t + 1), S)`` closes of bars ``t - n + 1 .. t`` (a read-only view, oldest first)."""
         if n < 1:

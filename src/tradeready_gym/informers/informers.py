@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,8 +30,11 @@ INFO_KEYS: tuple[str, ...] = (
 )
 
 
-def fill_to_dict(fill: Any) -> dict[str, Any]:
-    """A fill as a plain dict: symbol, side, quantity, price, fee, time (ISO 8601), and kind when known."""
+def fill_to_dict(fill: Any, iso: Callable[[int], str] = format_iso) -> dict[str, Any]:
+    """A fill as a plain dict: symbol, side, quantity, price, fee, time (ISO 8601), and kind when known.
+
+    ``iso`` formats a time in ns (default `format_iso`; envs pass their feed's precomputed strings).
+    """
     def get(key: str) -> Any:
         return fill.get(key) if isinstance(fill, dict) else getattr(fill, key, None)
 
@@ -41,7 +45,7 @@ def fill_to_dict(fill: Any) -> dict[str, Any]:
         "quantity": float(get("quantity")),
         "price": float(get("price")),
         "fee": float(get("fee")),
-        "time": format_iso(int(time)) if isinstance(time, (int, np.integer)) else time,
+        "time": iso(int(time)) if isinstance(time, (int, np.integer)) else time,
     }
     kind = get("kind")
     if kind is not None:
@@ -101,7 +105,7 @@ class DefaultInformer(Informer):
             "step": step,
             "total_steps": total,
             "progress_pct": 100.0 * step / total if total > 0 else 100.0,
-            "filled_orders": [fill_to_dict(f) for f in fills],
+            "filled_orders": [fill_to_dict(f, st.feed.iso_of) for f in fills],
             "prices": dict(zip(symbols, close, strict=True)),
             "positions": dict(zip(symbols, qty, strict=True)),
         }
