@@ -273,7 +273,7 @@ class CandleCache:
             col = market.select([sym]) if market.n_symbols > 1 else market
             if col.filled is not None and col.filled.any():
                 keep = ~col.filled[:, 0]
-                col = _take(col, keep)
+                col = col.take(keep)
             if col.n_bars == 0:
                 continue
             cov = (
@@ -439,22 +439,6 @@ def _remove_stale_temp_files(p: Path) -> None:
 
 def _iso(t: int | None) -> str:
     return "..." if t is None else format_iso(t)
-
-
-def _take(md: MarketData, mask: np.ndarray) -> MarketData:
-    return MarketData(
-        md.symbols,
-        md.timeframe,
-        md.open_time[mask],
-        md.open[mask],
-        md.high[mask],
-        md.low[mask],
-        md.close[mask],
-        md.volume[mask],
-        {k: v[mask] for k, v in md.extra.items()},
-        None,
-        md.synthetic,
-    )
 
 
 def _union_extras(

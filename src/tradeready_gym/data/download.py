@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import httpx
-import numpy as np
 
 from tradeready_gym.data.cache import CandleCache, merge_ranges, missing_ranges
 from tradeready_gym.data.market import MarketData
@@ -308,22 +307,9 @@ class BinanceRestSource:
         )
         keep = (md.open_time >= start) & (md.open_time < cut) & (md.close_time <= now)
         if not keep.all():
-            md = _take(md, keep)
+            md = md.take(keep)
         return (md if md.n_bars else None), cut
 
-
-def _take(md: MarketData, mask: np.ndarray) -> MarketData:
-    return MarketData(
-        md.symbols,
-        md.timeframe,
-        md.open_time[mask],
-        md.open[mask],
-        md.high[mask],
-        md.low[mask],
-        md.close[mask],
-        md.volume[mask],
-        {k: v[mask] for k, v in md.extra.items()},
-    )
 
 
 def _raise_for_status(

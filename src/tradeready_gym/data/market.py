@@ -200,22 +200,25 @@ class MarketData:
         t = parse_time(time)
         return int(np.searchsorted(self.open_time, t, side=side))  # type: ignore[call-overload]
 
-    def iloc(self, start: int, stop: int) -> MarketData:
-        """Bars ``start:stop`` by position (zero-copy views)."""
-        sl = slice(start, stop)
+    def take(self, rows: slice | np.ndarray) -> MarketData:
+        """The bars selected by ``rows``: a slice (zero-copy views), a boolean mask or an index array."""
         return MarketData(
             self.symbols,
             self.timeframe,
-            self.open_time[sl],
-            self.open[sl],
-            self.high[sl],
-            self.low[sl],
-            self.close[sl],
-            self.volume[sl],
-            {k: v[sl] for k, v in self.extra.items()},
-            None if self.filled is None else self.filled[sl],
+            self.open_time[rows],
+            self.open[rows],
+            self.high[rows],
+            self.low[rows],
+            self.close[rows],
+            self.volume[rows],
+            {k: v[rows] for k, v in self.extra.items()},
+            None if self.filled is None else self.filled[rows],
             self.synthetic,
         )
+
+    def iloc(self, start: int, stop: int) -> MarketData:
+        """Bars ``start:stop`` by position (zero-copy views)."""
+        return self.take(slice(start, stop))
 
     def slice(self, start: object | None = None, end: object | None = None) -> MarketData:
         """Bars with ``start <= open_time < end`` (either bound optional; ISO strings allowed)."""
