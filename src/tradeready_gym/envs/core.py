@@ -7,6 +7,7 @@ apply the actions -> advance the engine one bar -> reward -> observation and inf
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,8 +32,6 @@ class _ScalarRewardAdapter:
     needs_info = True
 
     def __init__(self, reward: Any, n_envs: int) -> None:
-        import copy
-
         self._copies = [copy.deepcopy(reward) for _ in range(n_envs)]
         self.reward = reward
 
@@ -52,8 +51,13 @@ class _ScalarRewardAdapter:
 
 
 def bind_reward(reward: Any, n_envs: int) -> Any:
-    """Bind ``reward`` to ``n_envs`` envs; objects with only ``compute`` are adapted per env."""
+    """Bind a private copy of ``reward`` to ``n_envs`` envs; objects with only ``compute`` are adapted per env.
+
+    The copy keeps one reward object passed to several envs (``make_vec_env(env_kwargs=...)``, a
+    registered default) from sharing its rolling state between them.
+    """
     if hasattr(reward, "compute_batch") and hasattr(reward, "bind"):
+        reward = copy.deepcopy(reward)
         reward.bind(n_envs)
         return reward
     if callable(getattr(reward, "compute", None)):
