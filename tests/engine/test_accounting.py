@@ -372,3 +372,35 @@ def test_repeated_all_in_buys_leave_no_dust_fills(market3):
         eng.step(np.array([[0.0, 0.0, 1e6]]))
         assert eng.last_fills(0) == []
     assert eng.metrics(0).n_trades == 1 and eng.cash[0] >= 0.0
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), slip_i=st.integers(0, 2), mode=st.sampled_from(["spot", "margin"]))
+def test_parallel_kernel_equals_serial_kernel(market3, seed, slip_i, mode):
+    """Large batches step on several threads; every account must end bit-for-bit as in the serial kernel."""
+    from tradeready_gym.engine import _kernel as K
+
+    rng = np.random.default_rng(seed)
+    n = K.PARALLEL_MIN_ACCOUNTS + 5
+    cfg = EngineConfig(fee_rate=0.001, slippage=SLIPPAGES[slip_i], mode=mode, leverage=2.0)
+    starts = rng.integers(0, market3.n_bars - 120, size=n)
+    par = Engine(market3, cfg, n_accounts=n)
+    ser = Engine(market3, cfg, n_accounts=n)
+    assert par._kernel is K.step_kernel_parallel
+    ser._kernel = K.step_kernel
+    for e in (par, ser):
+        e.reset(starts)
+    for _ in range(100):
+        orders = random_orders(rng, par, scale=2.5 if mode == "margin" else 1.5)
+        active = rng.random(n) < 0.9
+        for i in np.flatnonzero(rng.random(n) < 0.05):
+            j = int(rng.integers(0, 3))
+            px = float(par.clock_close()[i, j])
+            for e in (par, ser):
+                if len(e.open_orders(int(i))) > 10:
+                    e.cancel_all(int(i))
+                e.place_order(int(i), j, "buy", "limit", 1000.0 / px, px * 0.98)
+        par.step(orders, active=active)
+        ser.step(orders, active=active)
+        np.testing.assert_array_equal(par._state, ser._state)
+        np.testing.assert_array_equal(par.t, ser.t)

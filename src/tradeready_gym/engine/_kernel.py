@@ -10,14 +10,21 @@ State layout (account index first):
 * ``mkt``    (T, S, 6) float64: open, high, low, close, quote volume, 1.0 on forward-filled bars
   (read-only, shared).
 * ``prm``    (12,) float64: config scalars (``X_*``); ``symtab`` (S, 2): lot step, min notional.
+
+Speed notes: the helpers are inlined into the two step kernels, which are compiled without the
+reference-counting runtime (``_nrt=False``: they create views, never new arrays), so no atomic
+reference-count updates happen per account. `step_kernel_parallel` splits the accounts over
+threads with ``prange``; each account only writes its own rows, so it gives bit-for-bit the
+results of `step_kernel`.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # market fields
 M_OPEN, M_HIGH, M_LOW, M_CLOSE, M_QV, M_FILLED = 0, 1, 2, 3, 4, 5
@@ -90,6 +97,12 @@ DUST_NOTIONAL = 1e-8
 # error codes (negative: account index; positive: flat index of a NaN order)
 ERR_OK = 0
 
+# compiler options of the step kernels: no reference-counting runtime (they never allocate)
+_NO_NRT: dict[str, Any] = {"_nrt": False}
+
+# batches of at least this many accounts are stepped by `step_kernel_parallel`
+PARALLEL_MIN_ACCOUNTS = 128
+
 
 @njit(cache=True, inline="always")
 def _slip(prm, notional, qv):
@@ -117,7 +130,7 @@ def _floor_lot(q, step):
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _apply_fill(acct, pos, fills, i, s, side, q, px, kind, bar, at_close, oid, slip_cost):
     """Book a fill of ``q > 0`` at ``px`` on the account: cash, position, PnL, fee, record."""
     notional = q * px
@@ -180,7 +193,7 @@ def _apply_fill(acct, pos, fills, i, s, side, q, px, kind, bar, at_close, oid, s
         acct[i, A_STEP_FILLS] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gross_other(mkt, pos, i, s_skip, bar):
     g = 0.0
     for s in range(pos.shape[1]):
@@ -189,7 +202,7 @@ def _gross_other(mkt, pos, i, s_skip, bar):
     return g
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _trade(
     mkt,
     acct,
@@ -309,7 +322,7 @@ def _trade(
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _remove_order(orders, acct, pos, i, k, n_active):
     """Drop order slot ``k`` (releasing its reservation) and compact the rest; returns new count."""
     reserved = orders[i, k, O_RESERVED]
@@ -336,7 +349,7 @@ def _remove_order(orders, acct, pos, i, k, n_active):
     return n_active - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def count_orders(orders, i):
     n = 0
     for k in range(orders.shape[1]):
@@ -347,7 +360,7 @@ def count_orders(orders, i):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b):
     """Check pending orders against bar ``b``: stop-losses first (the worse case), then the rest."""
     n = count_orders(orders, i)
@@ -417,7 +430,7 @@ def _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b):
             )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b):
     """Borrow cost, liquidation (margin), equity at close[b] and the running episode statistics."""
     S = pos.shape[1]
@@ -539,19 +552,11 @@ def unpack(state, n, s):
     return prm, symtab, acct, pos, orders, fills
 
 
-@njit(cache=True)
-def step_kernel(mkt, state, clock, oq, active):
-    """Advance every active account by one bar. Returns 0, or an error code and changes nothing.
-
-    ``state`` is the one float64 buffer holding parameters and every account table (few arguments
-    keep the call overhead of the compiled function low).
-
-    Error codes: ``-(i + 1)`` when account ``i`` is at the last bar; ``1 + i * S + s`` when the
-    market order of account ``i`` for symbol ``s`` is NaN or infinite.
-    """
-    prm, symtab, acct, pos, orders, fills = unpack(state, oq.shape[0], oq.shape[1])
-    N = acct.shape[0]
-    S = pos.shape[1]
+@njit(cache=True, inline="always")
+def _check_step(mkt, clock, oq, active):
+    """The error code of a step (see `step_kernel`): 0 when every active account can step."""
+    N = oq.shape[0]
+    S = oq.shape[1]
     T = mkt.shape[0]
     for i in range(N):
         if not active[i]:
@@ -561,67 +566,108 @@ def step_kernel(mkt, state, clock, oq, active):
         for s in range(S):
             if not math.isfinite(oq[i, s]):
                 return 1 + i * S + s
+    return ERR_OK
+
+
+@njit(cache=True, inline="always")
+def _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_close):
+    """One account's step: market orders (sells first), pending orders, then the mark."""
+    S = pos.shape[1]
+    acct[i, A_STEP_FILLS] = 0.0
+    t = clock[i]
+    b = t + 1
+    fb = t if at_close else b
+    fld = M_CLOSE if at_close else M_OPEN
+    flag = 1.0 if at_close else 0.0
+    for s in range(S):  # sells first: they free cash for the buys
+        q = oq[i, s]
+        if q < 0.0:
+            _trade(
+                mkt,
+                acct,
+                pos,
+                fills,
+                prm,
+                symtab,
+                i,
+                s,
+                -1.0,
+                -q,
+                mkt[fb, s, fld],
+                t,
+                K_MARKET,
+                fb,
+                flag,
+                -1.0,
+                True,
+                False,
+                0.0,
+            )
+    for s in range(S):
+        q = oq[i, s]
+        if q > 0.0:
+            _trade(
+                mkt,
+                acct,
+                pos,
+                fills,
+                prm,
+                symtab,
+                i,
+                s,
+                1.0,
+                q,
+                mkt[fb, s, fld],
+                t,
+                K_MARKET,
+                fb,
+                flag,
+                -1.0,
+                True,
+                False,
+                0.0,
+            )
+    _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b)
+    _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b)
+    clock[i] = b
+
+
+@njit(cache=True, **_NO_NRT)
+def step_kernel(mkt, state, clock, oq, active):
+    """Advance every active account by one bar. Returns 0, or an error code and changes nothing.
+
+    ``state`` is the one float64 buffer holding parameters and every account table (few arguments
+    keep the call overhead of the compiled function low).
+
+    Error codes: ``-(i + 1)`` when account ``i`` is at the last bar; ``1 + i * S + s`` when the
+    market order of account ``i`` for symbol ``s`` is NaN or infinite.
+    """
+    code = _check_step(mkt, clock, oq, active)
+    if code != ERR_OK:
+        return code
+    prm, symtab, acct, pos, orders, fills = unpack(state, oq.shape[0], oq.shape[1])
     at_close = prm[X_FILL_CLOSE] != 0.0
-    for i in range(N):
-        if not active[i]:
-            continue
-        acct[i, A_STEP_FILLS] = 0.0
-        t = clock[i]
-        b = t + 1
-        fb = t if at_close else b
-        fld = M_CLOSE if at_close else M_OPEN
-        flag = 1.0 if at_close else 0.0
-        for s in range(S):  # sells first: they free cash for the buys
-            q = oq[i, s]
-            if q < 0.0:
-                _trade(
-                    mkt,
-                    acct,
-                    pos,
-                    fills,
-                    prm,
-                    symtab,
-                    i,
-                    s,
-                    -1.0,
-                    -q,
-                    mkt[fb, s, fld],
-                    t,
-                    K_MARKET,
-                    fb,
-                    flag,
-                    -1.0,
-                    True,
-                    False,
-                    0.0,
-                )
-        for s in range(S):
-            q = oq[i, s]
-            if q > 0.0:
-                _trade(
-                    mkt,
-                    acct,
-                    pos,
-                    fills,
-                    prm,
-                    symtab,
-                    i,
-                    s,
-                    1.0,
-                    q,
-                    mkt[fb, s, fld],
-                    t,
-                    K_MARKET,
-                    fb,
-                    flag,
-                    -1.0,
-                    True,
-                    False,
-                    0.0,
-                )
-        _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b)
-        _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b)
-        clock[i] = b
+    for i in range(acct.shape[0]):
+        if active[i]:
+            _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_close)
+    return ERR_OK
+
+
+@njit(cache=True, parallel=True, **_NO_NRT)
+def step_kernel_parallel(mkt, state, clock, oq, active):
+    """`step_kernel` with the accounts split over threads (for large batches).
+
+    Accounts are independent (each reads the shared market and writes only its own rows), so every
+    account ends in exactly the state the serial kernel gives it.
+    """
+    code = _check_step(mkt, clock, oq, active)
+    if code != ERR_OK:
+        return code
+    prm, symtab, acct, pos, orders, fills = unpack(state, oq.shape[0], oq.shape[1])
+    at_close = prm[X_FILL_CLOSE] != 0.0
+    for i in prange(acct.shape[0]):
+        if active[i]:
+            _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_close)
     return ERR_OK
 
 

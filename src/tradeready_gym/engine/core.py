@@ -179,7 +179,8 @@ class Engine:
         self._no_orders = np.zeros((N, S), dtype=np.float64)
         self._shape = (N, S)
         self._nshape = (N,)
-        self._kernel = K.step_kernel
+        # large batches step their accounts on all cores (bit-for-bit the serial results)
+        self._kernel = K.step_kernel_parallel if N >= K.PARALLEL_MIN_ACCOUNTS else K.step_kernel
 
         prm = part("prm")
         prm[K.X_FILL_CLOSE] = 1.0 if cfg.fill == "close" else 0.0
