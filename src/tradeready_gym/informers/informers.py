@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from tradeready_gym.envs.base import Component
 from tradeready_gym.timeframes import format_iso
@@ -51,6 +52,52 @@ def fill_to_dict(fill: Any, iso: Callable[[int], str] = format_iso) -> dict[str,
     if kind is not None:
         out["kind"] = str(kind)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _batch_numbers(
+    equity: np.ndarray,
+    cash: np.ndarray,
+    posval: np.ndarray,
+    upnl: np.ndarray,
+    realized: np.ndarray,
+    fees: np.ndarray,
+    fill_count: np.ndarray,
+    t: np.ndarray,
+    close: np.ndarray,
+    qty: np.ndarray,
+    steps: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    max_steps: np.ndarray,
+    floats: np.ndarray,
+    ints: np.ndarray,
+    prices: np.ndarray,
+    positions: np.ndarray,
+) -> None:
+    """One pass over the batch: the numeric info fields of every env.
+
+    ``floats`` (7, N): equity, cash, position value, unrealized PnL, realized PnL, fees, progress %;
+    ``ints`` (3, N): step, total steps, fills of the last step; ``prices`` / ``positions`` (N, S).
+    """
+    for i in range(t.shape[0]):
+        floats[0, i] = equity[i]
+        floats[1, i] = cash[i]
+        floats[2, i] = posval[i]
+        floats[3, i] = upnl[i]
+        floats[4, i] = realized[i]
+        floats[5, i] = fees[i]
+        step = steps[i]
+        total = end[i] - start[i]
+        if max_steps[i] >= 0 and max_steps[i] < total:
+            total = max_steps[i]
+        floats[6, i] = 100.0 * step / total if total > 0 else 100.0
+        ints[0, i] = step
+        ints[1, i] = total
+        ints[2, i] = int(fill_count[i]) if step > 0 else 0
+        for j in range(qty.shape[1]):
+            prices[i, j] = close[t[i], j]
+            positions[i, j] = qty[i, j]
 
 
 class Informer(Component):
@@ -113,22 +160,43 @@ class DefaultInformer(Informer):
     def batch_info(self) -> dict[str, Any]:
         st = self.state
         eng = st.engine
-        t = np.asarray(eng.t)
-        total = st.total_steps()
-        steps = st.steps.copy()
-        out: dict[str, Any] = {
-            "equity": np.array(eng.equity, dtype=np.float64),
-            "available_cash": np.array(eng.cash, dtype=np.float64),
-            "position_value": np.array(eng.position_value, dtype=np.float64),
-            "unrealized_pnl": np.array(eng.unrealized_pnl, dtype=np.float64),
-            "realized_pnl": np.array(eng.realized_pnl, dtype=np.float64),
-            "fees_paid": np.array(eng.fees_paid, dtype=np.float64),
-            "virtual_time": st.feed.iso_times[t],
-            "step": steps,
-            "total_steps": total,
-            "progress_pct": np.where(total > 0, 100.0 * steps / np.maximum(total, 1), 100.0),
-            "prices": np.array(st.feed.close[t], dtype=np.float64),
-            "positions": np.array(eng.qty, dtype=np.float64),
-            "n_fills": np.where(steps > 0, np.asarray(eng.step_fill_count, dtype=np.int64), 0),
+        n, n_sym = st.n_envs, st.n_symbols
+        floats = np.empty((7, n), dtype=np.float64)
+        ints = np.empty((3, n), dtype=np.int64)
+        prices = np.empty((n, n_sym), dtype=np.float64)
+        positions = np.empty((n, n_sym), dtype=np.float64)
+        _batch_numbers(
+            eng.equity,
+            eng.cash,
+            eng.position_value,
+            eng.unrealized_pnl,
+            eng.realized_pnl,
+            eng.fees_paid,
+            eng.step_fill_count,
+            eng.t,
+            st.feed.close,
+            eng.qty,
+            st.steps,
+            st.start,
+            st.end,
+            st.max_steps,
+            floats,
+            ints,
+            prices,
+            positions,
+        )
+        return {
+            "equity": floats[0],
+            "available_cash": floats[1],
+            "position_value": floats[2],
+            "unrealized_pnl": floats[3],
+            "realized_pnl": floats[4],
+            "fees_paid": floats[5],
+            "virtual_time": st.feed.iso_times[eng.t],
+            "step": ints[0],
+            "total_steps": ints[1],
+            "progress_pct": floats[6],
+            "prices": prices,
+            "positions": positions,
+            "n_fills": ints[2],
         }
-        return out

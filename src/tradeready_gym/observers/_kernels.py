@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 __all__ = ["SCALAR_CODES", "observe_kernel"]
 
@@ -34,13 +34,25 @@ def observe_kernel(
     sf = rows.shape[1]
     s = qty.shape[1]
     width = lookback * sf
+    # the window rows t-lookback+1 .. t are one contiguous run of the C-ordered (T, S*F) matrix:
+    # copy it with unsigned flat indices (no negative-index wrap checks, so the copy vectorises)
+    flat = rows.reshape(rows.size)
+    dst = out.reshape(out.size)
+    d = out.shape[1]
+    uwidth = uint64(width)
     for i in range(n):
         first = t[i] - lookback + 1
-        k = 0
-        for r in range(first, t[i] + 1):
-            for c in range(sf):
-                out[i, k] = rows[r, c]
-                k += 1
+        if first >= 0:
+            src0 = uint64(first * sf)
+            dst0 = uint64(i * d)
+            for k in range(uwidth):
+                dst[dst0 + k] = flat[src0 + k]
+        else:  # not reachable from an env (the clock starts after the warm-up); kept for direct calls
+            k = 0
+            for r in range(first, t[i] + 1):
+                for c in range(sf):
+                    out[i, k] = rows[r, c]
+                    k += 1
         e = equity[i]
         inv = 1.0 / e if e > 0.0 else 0.0
         k = width

@@ -120,6 +120,10 @@ class WindowObserver(Observer):
         n = st.n_envs
         if out is None:
             out = np.empty((n, self.size), dtype=np.float32)
+        elif not out.flags.c_contiguous:
+            # the kernel writes C-ordered rows; fill a fresh block, then copy it over
+            out[...] = self.observe()
+            return out
         eng = st.engine
         observe_kernel(
             self._rows,
