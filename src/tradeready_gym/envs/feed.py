@@ -63,6 +63,7 @@ class DataFeed:
         seconds = ((market.open_time + market.interval_ns) // 1_000_000_000).astype("datetime64[s]")
         #: ISO 8601 'Z' decision time (close time) of every bar, precomputed once.
         self.iso_times: np.ndarray = np.char.add(np.datetime_as_string(seconds, unit="s"), "Z")
+        self._lists: tuple[list[str], list[str], list[list[float]]] | None = None
 
     # ------------------------------------------------------------------ market views
     @property
@@ -92,7 +93,25 @@ class DataFeed:
 
     def time_iso(self, t: int) -> str:
         """ISO 8601 decision time of bar ``t`` (its close time)."""
-        return str(self.iso_times[t])
+        return self.lists()[0][t]
+
+    def lists(self) -> tuple[list[str], list[str], list[list[float]]]:
+        """Per-bar Python values for building info dicts without numpy scalars (made once, cached).
+
+        Returns ``(close_iso, open_iso, close_rows)``: the ISO 8601 close time of every bar, the
+        ISO 8601 open time of every bar (as `iso_of` formats it), and the closes of every bar.
+        """
+        if self._lists is None:
+            close_iso = self.iso_times.tolist()
+            m = self.market
+            ot = m.open_time
+            open_iso = [self.iso_of(int(ns)) for ns in ot[:1]]
+            for k in range(1, m.n_bars):
+                # the open time of bar k is the close time of bar k-1 unless a gap lies between them
+                same = int(ot[k - 1]) + m.interval_ns == int(ot[k])
+                open_iso.append(close_iso[k - 1] if same else format_iso(int(ot[k])))
+            self._lists = (close_iso, open_iso, m.close.tolist())
+        return self._lists
 
     def iso_of(self, ns: int) -> str:
         """ISO 8601 'Z' of a time in ns (from the precomputed strings when it is a bar's close time)."""

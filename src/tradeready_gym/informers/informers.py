@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from tradeready_gym.engine import _kernel as K
+from tradeready_gym.engine.core import FILL_KINDS
 from tradeready_gym.envs.base import Component
 from tradeready_gym.timeframes import format_iso
 
@@ -100,6 +102,31 @@ def _batch_numbers(
             positions[i, j] = qty[i, j]
 
 
+def _fill_dicts(eng: Any, feed: Any, i: int, n: int) -> list[dict[str, Any]]:
+    """The last step's ``n`` fills of account ``i``, equal to `fill_to_dict` of `Engine.last_fills`.
+
+    Read straight from the engine's fill table: the time of a fill is the open time of its bar, or
+    the bar's close time for fills at the close, as the feed's precomputed ISO strings.
+    """
+    symbols = feed.symbols
+    close_iso, open_iso, _ = feed.lists()
+    out = []
+    for r in eng._fills[i, :n].tolist():
+        bar = int(r[K.F_BAR])
+        out.append(
+            {
+                "symbol": symbols[int(r[K.F_SYM])],
+                "side": "buy" if r[K.F_SIDE] > 0 else "sell",
+                "quantity": r[K.F_QTY],
+                "price": r[K.F_PRICE],
+                "fee": r[K.F_FEE],
+                "time": close_iso[bar] if r[K.F_AT_CLOSE] else open_iso[bar],
+                "kind": FILL_KINDS[int(r[K.F_KIND])],
+            }
+        )
+    return out
+
+
 class Informer(Component):
     """Base class: `info` builds the dict of one env; `batch_info` the arrays of all envs."""
 
@@ -131,30 +158,31 @@ class DefaultInformer(Informer):
     def info(self, i: int = 0) -> dict[str, Any]:
         st = self.state
         eng = st.engine
-        t = int(eng.t[i])
+        feed = st.feed
+        row = eng._acct[i].tolist()  # every account scalar in one call
+        t = int(eng._clock[i])
         step = int(st.steps[i])
-        total = int(st.end[i] - st.start[i])
+        total = int(st.end[i]) - int(st.start[i])
         limit = int(st.max_steps[i])
         if 0 <= limit < total:
             total = limit
-        close = st.feed.close[t].tolist()
-        qty = eng.qty[i].tolist()
-        symbols = st.feed.symbols
-        fills = eng.last_fills(i) if step > 0 and eng.step_fill_count[i] > 0 else ()
+        symbols = feed.symbols
+        close_iso, _, close_rows = feed.lists()
+        n_fills = int(row[K.A_STEP_FILLS]) if step > 0 else 0
         return {
-            "equity": float(eng.equity[i]),
-            "available_cash": float(eng.cash[i]),
-            "position_value": float(eng.position_value[i]),
-            "unrealized_pnl": float(eng.unrealized_pnl[i]),
-            "realized_pnl": float(eng.realized_pnl[i]),
-            "fees_paid": float(eng.fees_paid[i]),
-            "virtual_time": str(st.feed.iso_times[t]),
+            "equity": row[K.A_EQUITY],
+            "available_cash": row[K.A_CASH],
+            "position_value": row[K.A_POSVAL],
+            "unrealized_pnl": row[K.A_UPNL],
+            "realized_pnl": row[K.A_REALIZED],
+            "fees_paid": row[K.A_FEES],
+            "virtual_time": close_iso[t],
             "step": step,
             "total_steps": total,
             "progress_pct": 100.0 * step / total if total > 0 else 100.0,
-            "filled_orders": [fill_to_dict(f, st.feed.iso_of) for f in fills],
-            "prices": dict(zip(symbols, close, strict=True)),
-            "positions": dict(zip(symbols, qty, strict=True)),
+            "filled_orders": _fill_dicts(eng, feed, i, n_fills) if n_fills > 0 else [],
+            "prices": dict(zip(symbols, close_rows[t], strict=True)),
+            "positions": dict(zip(symbols, eng._pos[i, :, K.P_QTY].tolist(), strict=True)),
         }
 
     def batch_info(self) -> dict[str, Any]:
