@@ -162,6 +162,40 @@ class BatchCore:
         self.obs_size = int(observer.observation_space.shape[0])
         # the standard stopper already terminates at the end of data (and masks truncation)
         self._stopper_ends_data = isinstance(self.stopper, StandardStopper)
+        self._fused = self._fused_settings()
+        self._oq = np.zeros((self.n_envs, self.feed.market.n_symbols), dtype=np.float64)
+        self._no_int_actions = np.zeros(self.n_envs, dtype=np.int64)
+        self._no_box_actions = np.zeros((self.n_envs, 1), dtype=np.float64)
+        self._reward_buf = np.zeros(self.n_envs, dtype=np.float64)
+        self._term_buf = np.zeros(self.n_envs, dtype=np.bool_)
+        self._trunc_buf = np.zeros(self.n_envs, dtype=np.bool_)
+
+    def _fused_settings(self) -> np.ndarray | None:
+        """The settings vector of `fused_step` when every component is a built-in it covers, else None.
+
+        Exact types only: a subclass may change any rule, so it takes the component-by-component path.
+        """
+        from tradeready_gym.actions.schemes import ContinuousActions, DiscreteActions
+        from tradeready_gym.engine import _kernel as K
+        from tradeready_gym.envs import _fused as F
+        from tradeready_gym.observers.window import WindowObserver
+        from tradeready_gym.rewards.builtin import PnLReward
+
+        if not (
+            type(self.action_scheme) in (DiscreteActions, ContinuousActions)
+            and type(self.reward) is PnLReward
+            and type(self.observer) is WindowObserver
+            and type(self.stopper) is StandardStopper
+            and type(self.informer) is DefaultInformer
+        ):
+            return None
+        cfg = np.zeros(F.N_CFG, dtype=np.float64)
+        cfg[F.C_KIND] = 0.0 if type(self.action_scheme) is DiscreteActions else 1.0
+        cfg[F.C_LOOKBACK] = self.observer.lookback
+        cfg[F.C_INV_START] = 1.0 / self.state.starting_balance
+        cfg[F.C_FLOOR] = self.stopper._floor_value
+        cfg[F.C_PARALLEL] = 1.0 if self.n_envs >= K.PARALLEL_MIN_ACCOUNTS else 0.0
+        return cfg
 
     @property
     def components(self) -> dict[str, Any]:
@@ -214,11 +248,16 @@ class BatchCore:
         """Fresh ``(N, D)`` float32 observations at every env's clock."""
         return self.observer.observe(np.empty((self.n_envs, self.obs_size), dtype=np.float32))
 
-    def step(self, actions: Any, active: np.ndarray | None = None, *, with_infos: bool) -> StepResult:
+    def step(
+        self, actions: Any, active: np.ndarray | None = None, *, with_infos: bool, fresh: bool = True
+    ) -> StepResult:
         """Apply ``actions`` (env index first) and advance every active env by one bar.
 
-        Inactive envs place no order, keep their clock and get reward 0.
+        Inactive envs place no order, keep their clock and get reward 0. With ``fresh`` False the
+        reward / terminated / truncated arrays are internal buffers, valid until the next step.
         """
+        if self._fused is not None:
+            return self._step_fused(actions, active, with_infos, fresh)
         st = self.state
         eng = self.engine
         orders = self.action_scheme.perform(actions)
@@ -229,12 +268,7 @@ class BatchCore:
             if active is not None:
                 at_end &= active
             if at_end.any():
-                from gymnasium.error import ResetNeeded
-
-                raise ResetNeeded(
-                    f"env(s) {np.flatnonzero(at_end).tolist()} reached the end of their data; "
-                    "call reset() before step()"
-                )
+                self._raise_at_end(at_end)
         prev = st.prev_equity.copy()
         eng.step(orders, active)
         if active is None:
@@ -257,4 +291,96 @@ class BatchCore:
         if active is not None:
             term &= active
             trunc &= active
+        return StepResult(obs, reward, term, trunc, infos)
+
+    def _raise_at_end(self, at_end: np.ndarray) -> None:
+        from gymnasium.error import ResetNeeded
+
+        raise ResetNeeded(
+            f"env(s) {np.flatnonzero(at_end).tolist()} reached the end of their data; call reset() before step()"
+        )
+
+    def _step_fused(self, actions: Any, active: np.ndarray | None, with_infos: bool, fresh: bool) -> StepResult:
+        """`step` of the standard components in one compiled call (`tradeready_gym.envs._fused`)."""
+        from tradeready_gym.envs._fused import (
+            AT_END,
+            C_ASSET,
+            C_DEAD_ZONE,
+            C_FRACTION,
+            C_KIND,
+            C_MAX_STEPS,
+            C_PARALLEL,
+            fused_orders,
+            fused_outcome,
+            fused_step,
+        )
+
+        cfg = self._fused
+        assert cfg is not None
+        st = self.state
+        eng = self.engine
+        scheme: Any = self.action_scheme
+        validated = scheme.validate(actions)
+        if cfg[C_KIND] == 0.0:
+            acts_i, acts_f = validated, self._no_box_actions
+        else:
+            acts_i, acts_f = self._no_int_actions, validated
+            cfg[C_DEAD_ZONE] = scheme.dead_zone
+        # settings a user may change between steps are read every step, as the components do
+        cfg[C_ASSET] = scheme.asset
+        cfg[C_FRACTION] = scheme.trade_fraction
+        limit = self.stopper.episode_length  # type: ignore[attr-defined]
+        cfg[C_MAX_STEPS] = -1 if limit is None else limit
+        n = self.n_envs
+        obs = np.empty((n, self.obs_size), dtype=np.float32)
+        if fresh:
+            reward = np.empty(n, dtype=np.float64)
+            term = np.empty(n, dtype=np.bool_)
+            trunc = np.empty(n, dtype=np.bool_)
+        else:
+            reward, term, trunc = self._reward_buf, self._term_buf, self._trunc_buf
+        observer: Any = self.observer
+        act = eng._all if active is None else active
+        masked = active is not None
+        if cfg[C_PARALLEL] == 0.0:
+            code = fused_step(
+                cfg,
+                acts_i,
+                acts_f,
+                eng._mkt,
+                eng._state,
+                eng._clock,
+                self.feed.close,
+                self._oq,
+                act,
+                masked,
+                st.steps,
+                st.prev_equity,
+                st.end,
+                observer._rows,
+                observer._codes,
+                obs,
+                reward,
+                term,
+                trunc,
+            )
+        else:
+            code = fused_orders(
+                cfg, acts_i, acts_f, eng._state, eng._clock, self.feed.close, self._oq, act, masked, st.end
+            )
+            if not code:
+                code = eng._kernel(eng._mkt, eng._state, eng._clock, self._oq, act)
+            if not code:
+                fused_outcome(
+                    cfg, eng._state, eng._clock, self.feed.close, act, masked, st.steps, st.prev_equity, st.end,
+                    observer._rows, observer._codes, obs, reward, term, trunc,
+                )
+        if code:
+            if code == AT_END:
+                at_end = eng.t >= st.end
+                if active is not None:
+                    at_end &= active
+                self._raise_at_end(at_end)
+            eng._raise_step(int(code), self._oq)
+        infos = [self.informer.info(i) for i in range(n)] if with_infos else None
         return StepResult(obs, reward, term, trunc, infos)

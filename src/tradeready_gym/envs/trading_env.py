@@ -282,14 +282,14 @@ class TradingEnv(gym.Env[np.ndarray, Any]):
         if self._needs_reset:
             raise gym.error.ResetNeeded("call reset() before step(), and again after an episode ends")
         core = self._core
-        res = core.step(np.asarray(action)[None], with_infos=True)
+        res = core.step(np.asarray(action)[None], with_infos=True, fresh=False)
         assert res.infos is not None
         info = res.infos[0]
         obs = res.obs[0]
         reward = float(res.reward[0])
         term = bool(res.terminated[0])
         trunc = bool(res.truncated[0])
-        self.history.record(int(core.engine.t[0]), info["equity"], info["filled_orders"])
+        self.history.record(int(core.engine._clock[0]), info["equity"], info["filled_orders"])
         self._last = ObsState(obs, reward, term, trunc, info)
         if term or trunc:
             self._needs_reset = True

@@ -150,7 +150,9 @@ class PnLReward(BatchReward):
     """
 
     def _step(self, prev: np.ndarray, curr: np.ndarray, infos: Sequence[dict[str, Any]] | None) -> np.ndarray:
-        return curr - prev
+        out = np.empty(prev.shape[0], dtype=np.float64)
+        _k.pnl_step(prev, curr, out)
+        return out
 
 
 class LogReturnReward(BatchReward):

@@ -1,0 +1,171 @@
+"""One compiled call for a whole step of the standard pipeline.
+
+`BatchCore` uses it when every component is a built-in with a compiled rule: `DiscreteActions` or
+`ContinuousActions`, the engine, `PnLReward`, `WindowObserver`, `StandardStopper` and
+`DefaultInformer`. `fused_step` calls the very functions the component-by-component path calls
+(`discrete_orders` / `continuous_orders`, `step_kernel`, `pnl_step`, `observe_kernel`,
+`_standard_stop`) in the same order, so both paths give identical results; it only saves the
+Python work between them. Any other component makes the env use the component-by-component path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from tradeready_gym.actions._kernels import continuous_orders, discrete_orders
+from tradeready_gym.engine import _kernel as K
+from tradeready_gym.observers._kernels import observe_kernel
+from tradeready_gym.rewards._kernels import pnl_step
+from tradeready_gym.stoppers.stoppers import _standard_stop
+
+__all__ = [
+    "AT_END",
+    "C_ASSET",
+    "C_DEAD_ZONE",
+    "C_FLOOR",
+    "C_FRACTION",
+    "C_INV_START",
+    "C_KIND",
+    "C_LOOKBACK",
+    "C_MAX_STEPS",
+    "C_PARALLEL",
+    "N_CFG",
+    "fused_orders",
+    "fused_outcome",
+    "fused_step",
+]
+
+#: Return code: an active env is already at its final bar (nothing was changed).
+AT_END = 1 << 62
+
+# slots of the float64 settings vector ``cfg``
+C_KIND, C_ASSET, C_FRACTION, C_DEAD_ZONE, C_LOOKBACK, C_INV_START, C_FLOOR, C_MAX_STEPS, C_PARALLEL = range(9)
+N_CFG = 9
+
+
+@njit(cache=True)
+def fused_orders(
+    cfg: np.ndarray,
+    actions_i: np.ndarray,
+    actions_f: np.ndarray,
+    state: np.ndarray,
+    clock: np.ndarray,
+    close: np.ndarray,
+    oq: np.ndarray,
+    active: np.ndarray,
+    masked: bool,
+    end: np.ndarray,
+) -> int:
+    """The action scheme's orders into ``oq``; `AT_END` when an active env is at its final bar."""
+    n, n_sym = oq.shape
+    _, _, acct, pos, _, _ = K.unpack(state, n, n_sym)
+    oq[:, :] = 0.0
+    if cfg[C_KIND] == 0.0:
+        discrete_orders(
+            actions_i, int(cfg[C_ASSET]), cfg[C_FRACTION], clock, close, acct[:, K.A_EQUITY], acct[:, K.A_CASH],
+            pos[:, :, K.P_QTY], oq,
+        )
+    else:
+        continuous_orders(
+            actions_f, int(cfg[C_ASSET]), cfg[C_FRACTION], cfg[C_DEAD_ZONE], clock, close, acct[:, K.A_EQUITY],
+            acct[:, K.A_CASH], pos[:, :, K.P_QTY], oq,
+        )
+    if masked:
+        for i in range(n):
+            if not active[i]:
+                oq[i, :] = 0.0
+    for i in range(n):
+        if clock[i] >= end[i] and (active[i] or not masked):
+            return AT_END
+    return 0
+
+
+@njit(cache=True)
+def fused_outcome(
+    cfg: np.ndarray,
+    state: np.ndarray,
+    clock: np.ndarray,
+    close: np.ndarray,
+    active: np.ndarray,
+    masked: bool,
+    steps: np.ndarray,
+    prev_equity: np.ndarray,
+    end: np.ndarray,
+    rows: np.ndarray,
+    codes: np.ndarray,
+    obs: np.ndarray,
+    reward: np.ndarray,
+    term: np.ndarray,
+    trunc: np.ndarray,
+) -> None:
+    """After the engine step: step counts, reward, observation and stopper of every env."""
+    n = clock.shape[0]
+    n_sym = close.shape[1]
+    _, _, acct, pos, _, _ = K.unpack(state, n, n_sym)
+    equity = acct[:, K.A_EQUITY]
+    for i in range(n):
+        if active[i] or not masked:
+            steps[i] += 1
+    # the reward (equity before and after the step)
+    pnl_step(prev_equity, equity, reward)
+    for i in range(n):
+        prev_equity[i] = equity[i]
+        if masked and not active[i]:
+            reward[i] = 0.0
+    # the observation and the stopper
+    observe_kernel(
+        rows, int(cfg[C_LOOKBACK]), clock, acct[:, K.A_CASH], equity, pos[:, :, K.P_QTY], close, acct[:, K.A_UPNL],
+        cfg[C_INV_START], codes, obs,
+    )
+    _standard_stop(clock, end, equity, cfg[C_FLOOR], steps, int(cfg[C_MAX_STEPS]), term, trunc)
+    if masked:
+        for i in range(n):
+            if not active[i]:
+                term[i] = False
+                trunc[i] = False
+
+
+@njit(cache=True)
+def fused_step(
+    cfg: np.ndarray,
+    actions_i: np.ndarray,
+    actions_f: np.ndarray,
+    mkt: np.ndarray,
+    state: np.ndarray,
+    clock: np.ndarray,
+    close: np.ndarray,
+    oq: np.ndarray,
+    active: np.ndarray,
+    masked: bool,
+    steps: np.ndarray,
+    prev_equity: np.ndarray,
+    end: np.ndarray,
+    rows: np.ndarray,
+    codes: np.ndarray,
+    obs: np.ndarray,
+    reward: np.ndarray,
+    term: np.ndarray,
+    trunc: np.ndarray,
+) -> int:
+    """Actions -> orders -> engine step -> reward -> observation -> stopper, for every env.
+
+    ``cfg`` holds the settings (slots ``C_*``); ``actions_i`` are the validated discrete actions
+    (``C_KIND`` 0) and ``actions_f`` the validated continuous ones (``C_KIND`` 1). ``active`` with
+    ``masked`` True restricts the step to some envs (the others place no order, keep their clock
+    and get reward 0). Returns 0, `AT_END`, or the engine's error code (then nothing changed).
+
+    The engine step is the serial `step_kernel`; large batches call `fused_orders`,
+    `step_kernel_parallel` and `fused_outcome` one after the other instead (a cached compiled
+    function must not embed the threaded kernel).
+    """
+    code = fused_orders(cfg, actions_i, actions_f, state, clock, close, oq, active, masked, end)
+    if code != 0:
+        return code
+    code = K.step_kernel(mkt, state, clock, oq, active)
+    if code != 0:
+        return code
+    fused_outcome(
+        cfg, state, clock, close, active, masked, steps, prev_equity, end, rows, codes, obs, reward, term, trunc
+    )
+    return 0

@@ -1,0 +1,111 @@
+"""The one-call step of the standard components gives exactly what the component-by-component step gives."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+from tradeready_gym.engine import _kernel as K
+
+from .conftest import data_for
+
+ENV_IDS = ["TradeReady-BTC-v0", "TradeReady-ETH-Continuous-v0"]
+
+
+def _kwargs(env_id, market3, **extra):
+    kw = {
+        "data": data_for(env_id, market3),
+        "random_start": True,
+        "lookback_window": 6,
+        "observation_features": ["ohlcv", "rsi_14"],
+        "slippage": 5.0,
+        "equity_floor": 0.9,  # some episodes end on the floor
+    }
+    kw.update(extra)
+    return kw
+
+
+def _assert_info_equal(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], np.ndarray):
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        else:
+            assert a[key] == b[key], key
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("episode_length", [None, 25])
+def test_single_env_fused_equals_component_steps(env_id, episode_length, market3):
+    kw = _kwargs(env_id, market3, episode_length=episode_length)
+    fast, slow = gym.make(env_id, **kw), gym.make(env_id, **kw)
+    assert fast.unwrapped._core._fused is not None
+    slow.unwrapped._core._fused = None  # the component-by-component path
+    for env in (fast, slow):
+        env.reset(seed=3)
+    fast.action_space.seed(11)
+    ends = fills = 0
+    for _ in range(300):
+        a = fast.action_space.sample()
+        ra, rb = fast.step(a), slow.step(a)
+        np.testing.assert_array_equal(ra[0], rb[0])
+        assert ra[1:4] == rb[1:4]
+        _assert_info_equal(ra[4], rb[4])
+        fills += len(ra[4]["filled_orders"])
+        if ra[2] or ra[3]:
+            ends += 1
+            for env in (fast, slow):
+                env.reset()
+    assert ends > 0 and fills > 0
+    np.testing.assert_equal(fast.unwrapped.metrics().to_dict(), slow.unwrapped.metrics().to_dict())
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+@pytest.mark.parametrize("num_envs", [4, K.PARALLEL_MIN_ACCOUNTS + 3])
+def test_vector_env_fused_equals_component_steps(env_id, mode, num_envs, market3):
+    kw = _kwargs(env_id, market3, episode_length=30, autoreset_mode=mode)
+    fast, slow = gym.make_vec(env_id, num_envs=num_envs, **kw), gym.make_vec(env_id, num_envs=num_envs, **kw)
+    assert fast._core._fused is not None
+    slow._core._fused = None
+    for env in (fast, slow):
+        env.reset(seed=7)
+    fast.action_space.seed(2)
+    done = 0
+    for _ in range(70):
+        a = fast.action_space.sample()
+        ra, rb = fast.step(a), slow.step(a)
+        for x, y in zip(ra[:4], rb[:4], strict=True):
+            np.testing.assert_array_equal(x, y)
+        _assert_info_equal({k: v for k, v in ra[4].items() if k != "final_info"},
+                           {k: v for k, v in rb[4].items() if k != "final_info"})
+        done += int((ra[2] | ra[3]).sum())
+    assert done > 0
+    np.testing.assert_array_equal(fast.broker._state, slow.broker._state)
+
+
+def test_bad_actions_change_nothing_on_the_fused_path(market3):
+    from tradeready_gym.errors import InvalidActionError
+
+    venv = gym.make_vec("TradeReady-BTC-v0", num_envs=3, **_kwargs("TradeReady-BTC-v0", market3))
+    venv.reset(seed=1)
+    before = venv.broker._state.copy()
+    with pytest.raises(InvalidActionError):
+        venv.step(np.array([0, 1, 3]))
+    np.testing.assert_array_equal(venv.broker._state, before)
+
+
+def test_user_components_take_the_component_path(market3):
+    from tradeready_gym.rewards import PnLReward
+
+    class Doubled(PnLReward):
+        def compute(self, prev_equity, curr_equity, info):
+            return 2.0 * (curr_equity - prev_equity)
+
+    env = gym.make("TradeReady-BTC-v0", reward_function=Doubled(), **_kwargs("TradeReady-BTC-v0", market3))
+    assert env.unwrapped._core._fused is None
+    env.reset(seed=0)
+    _, r, *_ = env.step(1)
+    assert isinstance(r, float)
