@@ -5,7 +5,36 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["continuous_orders", "discrete_orders"]
+__all__ = ["continuous_env", "continuous_orders", "discrete_env", "discrete_orders"]
+
+
+@njit(cache=True, inline="always")
+def discrete_env(actions, j, fraction, t, close, equity, cash, qty, out, i):  # type: ignore[no-untyped-def]
+    """`discrete_orders` for env ``i``."""
+    a = actions[i]
+    if a == 1:
+        notional = min(fraction * equity[i], cash[i])
+        if notional > 0.0:
+            out[i, j] = notional / close[t[i], j]
+    elif a == 2:
+        held = qty[i, j]
+        if held > 0.0:
+            out[i, j] = -held
+
+
+@njit(cache=True, inline="always")
+def continuous_env(actions, j, fraction, dead_zone, t, close, equity, cash, qty, out, i):  # type: ignore[no-untyped-def]
+    """`continuous_orders` for env ``i``."""
+    a = actions[i, 0]
+    if abs(a) < dead_zone:
+        return
+    price = close[t[i], j]
+    notional = abs(a) * fraction * equity[i]
+    if a > 0.0:
+        out[i, j] = min(notional, cash[i]) / price
+    else:
+        held = max(qty[i, j], 0.0)
+        out[i, j] = -min(notional / price, held)
 
 
 @njit(cache=True, nogil=True)
@@ -22,15 +51,7 @@ def discrete_orders(
 ) -> None:
     """0 holds; 1 buys ``min(fraction * equity, cash)`` worth at close[t]; 2 sells the whole holding."""
     for i in range(actions.shape[0]):
-        a = actions[i]
-        if a == 1:
-            notional = min(fraction * equity[i], cash[i])
-            if notional > 0.0:
-                out[i, j] = notional / close[t[i], j]
-        elif a == 2:
-            held = qty[i, j]
-            if held > 0.0:
-                out[i, j] = -held
+        discrete_env(actions, j, fraction, t, close, equity, cash, qty, out, i)
 
 
 @njit(cache=True, nogil=True)
@@ -48,13 +69,4 @@ def continuous_orders(
 ) -> None:
     """``|a| < dead_zone`` holds; else trade ``|a| * fraction * equity``: buy (<= cash) or sell (<= holding)."""
     for i in range(actions.shape[0]):
-        a = actions[i, 0]
-        if abs(a) < dead_zone:
-            continue
-        price = close[t[i], j]
-        notional = abs(a) * fraction * equity[i]
-        if a > 0.0:
-            out[i, j] = min(notional, cash[i]) / price
-        else:
-            held = max(qty[i, j], 0.0)
-            out[i, j] = -min(notional / price, held)
+        continuous_env(actions, j, fraction, dead_zone, t, close, equity, cash, qty, out, i)

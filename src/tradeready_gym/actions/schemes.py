@@ -72,6 +72,13 @@ class ActionScheme(Component):
 
 
 def _validate_discrete(actions: Any, n: int, n_envs: int) -> np.ndarray:
+    if type(actions) is np.ndarray and actions.dtype == np.int64 and actions.shape == (n_envs,):
+        # the common case (int64 actions, one per env), checked with one pass each way
+        if n_envs == 1:
+            if 0 <= actions[0] < n:
+                return actions.copy()
+        elif actions.min() >= 0 and actions.max() < n:
+            return actions.copy()
     arr = np.asarray(actions)
     if arr.shape == (n_envs, 1):
         arr = arr.reshape(n_envs)

@@ -11,13 +11,13 @@ Python work between them. Any other component makes the env use the component-by
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from tradeready_gym.actions._kernels import continuous_orders, discrete_orders
+from tradeready_gym.actions._kernels import continuous_env, continuous_orders, discrete_env, discrete_orders
 from tradeready_gym.engine import _kernel as K
-from tradeready_gym.observers._kernels import observe_kernel
-from tradeready_gym.rewards._kernels import pnl_step
-from tradeready_gym.stoppers.stoppers import _standard_stop
+from tradeready_gym.observers._kernels import _observe_env, observe_kernel
+from tradeready_gym.rewards._kernels import pnl_env, pnl_step
+from tradeready_gym.stoppers.stoppers import _standard_stop, _stop_env
 
 __all__ = [
     "AT_END",
@@ -32,7 +32,9 @@ __all__ = [
     "C_PARALLEL",
     "N_CFG",
     "fused_orders",
+    "fused_orders_parallel",
     "fused_outcome",
+    "fused_outcome_parallel",
     "fused_step",
 ]
 
@@ -113,11 +115,12 @@ def fused_outcome(
         prev_equity[i] = equity[i]
         if masked and not active[i]:
             reward[i] = 0.0
-    # the observation and the stopper
-    observe_kernel(
-        rows, int(cfg[C_LOOKBACK]), clock, acct[:, K.A_CASH], equity, pos[:, :, K.P_QTY], close, acct[:, K.A_UPNL],
-        cfg[C_INV_START], codes, obs,
-    )
+    # the observation (large batches: the caller runs `observe_kernel_parallel`) and the stopper
+    if cfg[C_PARALLEL] == 0.0:
+        observe_kernel(
+            rows, int(cfg[C_LOOKBACK]), clock, acct[:, K.A_CASH], equity, pos[:, :, K.P_QTY], close,
+            acct[:, K.A_UPNL], cfg[C_INV_START], codes, obs,
+        )
     _standard_stop(clock, end, equity, cfg[C_FLOOR], steps, int(cfg[C_MAX_STEPS]), term, trunc)
     if masked:
         for i in range(n):
@@ -169,3 +172,91 @@ def fused_step(
         cfg, state, clock, close, active, masked, steps, prev_equity, end, rows, codes, obs, reward, term, trunc
     )
     return 0
+
+
+@njit(cache=True, parallel=True)
+def fused_orders_parallel(
+    cfg: np.ndarray,
+    actions_i: np.ndarray,
+    actions_f: np.ndarray,
+    state: np.ndarray,
+    clock: np.ndarray,
+    close: np.ndarray,
+    oq: np.ndarray,
+    active: np.ndarray,
+    masked: bool,
+    end: np.ndarray,
+) -> int:
+    """`fused_orders` with the envs split over threads (large batches; the same orders)."""
+    n, n_sym = oq.shape
+    for i in range(n):
+        if clock[i] >= end[i] and (active[i] or not masked):
+            return AT_END
+    _, _, acct, pos, _, _ = K.unpack(state, n, n_sym)
+    equity = acct[:, K.A_EQUITY]
+    cash = acct[:, K.A_CASH]
+    qty = pos[:, :, K.P_QTY]
+    j = int(cfg[C_ASSET])
+    fraction = cfg[C_FRACTION]
+    dead_zone = cfg[C_DEAD_ZONE]
+    discrete = cfg[C_KIND] == 0.0
+    for i in prange(n):
+        for s in range(n_sym):
+            oq[i, s] = 0.0
+        if masked and not active[i]:
+            continue
+        if discrete:
+            discrete_env(actions_i, j, fraction, clock, close, equity, cash, qty, oq, i)
+        else:
+            continuous_env(actions_f, j, fraction, dead_zone, clock, close, equity, cash, qty, oq, i)
+    return 0
+
+
+@njit(cache=True, parallel=True)
+def fused_outcome_parallel(
+    cfg: np.ndarray,
+    state: np.ndarray,
+    clock: np.ndarray,
+    close: np.ndarray,
+    active: np.ndarray,
+    masked: bool,
+    steps: np.ndarray,
+    prev_equity: np.ndarray,
+    end: np.ndarray,
+    rows: np.ndarray,
+    codes: np.ndarray,
+    obs: np.ndarray,
+    reward: np.ndarray,
+    term: np.ndarray,
+    trunc: np.ndarray,
+) -> None:
+    """`fused_outcome` (with the observation) in one pass over the envs, split over threads.
+
+    Each env's step count, reward, observation and stop flags depend on that env alone, so doing
+    them env by env gives the values of the rule-by-rule passes.
+    """
+    n = clock.shape[0]
+    n_sym = close.shape[1]
+    _, _, acct, pos, _, _ = K.unpack(state, n, n_sym)
+    equity = acct[:, K.A_EQUITY]
+    cash = acct[:, K.A_CASH]
+    upnl = acct[:, K.A_UPNL]
+    qty = pos[:, :, K.P_QTY]
+    flat = rows.reshape(rows.size)
+    dst = obs.reshape(obs.size)
+    lookback = int(cfg[C_LOOKBACK])
+    inv_start = cfg[C_INV_START]
+    floor_value = cfg[C_FLOOR]
+    max_steps = int(cfg[C_MAX_STEPS])
+    for i in prange(n):
+        on = active[i] or not masked
+        if on:
+            steps[i] += 1
+        pnl_env(prev_equity, equity, reward, i)
+        prev_equity[i] = equity[i]
+        _observe_env(rows, flat, dst, lookback, clock, cash, equity, qty, close, upnl, inv_start, codes, obs, i)
+        _stop_env(clock, end, equity, floor_value, steps, max_steps, term, trunc, i)
+        if not on:
+            reward[i] = 0.0
+            term[i] = False
+            trunc[i] = False

@@ -14,6 +14,22 @@ from typing import Any
 import numpy as np
 
 from tradeready_gym.actions.schemes import ActionScheme
+from tradeready_gym.envs._fused import (
+    AT_END,
+    C_ASSET,
+    C_DEAD_ZONE,
+    C_FLOOR,
+    C_FRACTION,
+    C_INV_START,
+    C_KIND,
+    C_LOOKBACK,
+    C_MAX_STEPS,
+    C_PARALLEL,
+    N_CFG,
+    fused_orders_parallel,
+    fused_outcome_parallel,
+    fused_step,
+)
 from tradeready_gym.envs.base import BatchState
 from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
@@ -163,6 +179,10 @@ class BatchCore:
         # the standard stopper already terminates at the end of data (and masks truncation)
         self._stopper_ends_data = isinstance(self.stopper, StandardStopper)
         self._fused = self._fused_settings()
+        self._fused_key: tuple[Any, ...] | None = None
+        self._fused_discrete = self._fused is not None and self._fused[C_KIND] == 0.0
+        self._fused_parallel = self._fused is not None and self._fused[C_PARALLEL] != 0.0
+        self._obs_shape = (self.n_envs, self.obs_size)
         self._oq = np.zeros((self.n_envs, self.feed.market.n_symbols), dtype=np.float64)
         self._no_int_actions = np.zeros(self.n_envs, dtype=np.int64)
         self._no_box_actions = np.zeros((self.n_envs, 1), dtype=np.float64)
@@ -177,7 +197,6 @@ class BatchCore:
         """
         from tradeready_gym.actions.schemes import ContinuousActions, DiscreteActions
         from tradeready_gym.engine import _kernel as K
-        from tradeready_gym.envs import _fused as F
         from tradeready_gym.observers.window import WindowObserver
         from tradeready_gym.rewards.builtin import PnLReward
 
@@ -189,12 +208,12 @@ class BatchCore:
             and type(self.informer) is DefaultInformer
         ):
             return None
-        cfg = np.zeros(F.N_CFG, dtype=np.float64)
-        cfg[F.C_KIND] = 0.0 if type(self.action_scheme) is DiscreteActions else 1.0
-        cfg[F.C_LOOKBACK] = self.observer.lookback
-        cfg[F.C_INV_START] = 1.0 / self.state.starting_balance
-        cfg[F.C_FLOOR] = self.stopper._floor_value
-        cfg[F.C_PARALLEL] = 1.0 if self.n_envs >= K.PARALLEL_MIN_ACCOUNTS else 0.0
+        cfg = np.zeros(N_CFG, dtype=np.float64)
+        cfg[C_KIND] = 0.0 if type(self.action_scheme) is DiscreteActions else 1.0
+        cfg[C_LOOKBACK] = self.observer.lookback
+        cfg[C_INV_START] = 1.0 / self.state.starting_balance
+        cfg[C_FLOOR] = self.stopper._floor_value
+        cfg[C_PARALLEL] = 1.0 if self.n_envs >= K.PARALLEL_MIN_ACCOUNTS else 0.0
         return cfg
 
     @property
@@ -302,37 +321,25 @@ class BatchCore:
 
     def _step_fused(self, actions: Any, active: np.ndarray | None, with_infos: bool, fresh: bool) -> StepResult:
         """`step` of the standard components in one compiled call (`tradeready_gym.envs._fused`)."""
-        from tradeready_gym.envs._fused import (
-            AT_END,
-            C_ASSET,
-            C_DEAD_ZONE,
-            C_FRACTION,
-            C_KIND,
-            C_MAX_STEPS,
-            C_PARALLEL,
-            fused_orders,
-            fused_outcome,
-            fused_step,
-        )
-
         cfg = self._fused
         assert cfg is not None
         st = self.state
         eng = self.engine
         scheme: Any = self.action_scheme
         validated = scheme.validate(actions)
-        if cfg[C_KIND] == 0.0:
+        # settings a user may change between steps are read every step, as the components do
+        stopper: Any = self.stopper
+        key = (scheme.asset, scheme.trade_fraction, getattr(scheme, "dead_zone", 0.0), stopper.episode_length)
+        if key != self._fused_key:
+            self._fused_key = key
+            cfg[C_ASSET], cfg[C_FRACTION], cfg[C_DEAD_ZONE] = key[:3]
+            cfg[C_MAX_STEPS] = -1 if key[3] is None else key[3]
+        if self._fused_discrete:
             acts_i, acts_f = validated, self._no_box_actions
         else:
             acts_i, acts_f = self._no_int_actions, validated
-            cfg[C_DEAD_ZONE] = scheme.dead_zone
-        # settings a user may change between steps are read every step, as the components do
-        cfg[C_ASSET] = scheme.asset
-        cfg[C_FRACTION] = scheme.trade_fraction
-        limit = self.stopper.episode_length  # type: ignore[attr-defined]
-        cfg[C_MAX_STEPS] = -1 if limit is None else limit
         n = self.n_envs
-        obs = np.empty((n, self.obs_size), dtype=np.float32)
+        obs = np.empty(self._obs_shape, dtype=np.float32)
         if fresh:
             reward = np.empty(n, dtype=np.float64)
             term = np.empty(n, dtype=np.bool_)
@@ -342,7 +349,7 @@ class BatchCore:
         observer: Any = self.observer
         act = eng._all if active is None else active
         masked = active is not None
-        if cfg[C_PARALLEL] == 0.0:
+        if not self._fused_parallel:
             code = fused_step(
                 cfg,
                 acts_i,
@@ -365,13 +372,13 @@ class BatchCore:
                 trunc,
             )
         else:
-            code = fused_orders(
+            code = fused_orders_parallel(
                 cfg, acts_i, acts_f, eng._state, eng._clock, self.feed.close, self._oq, act, masked, st.end
             )
             if not code:
                 code = eng._kernel(eng._mkt, eng._state, eng._clock, self._oq, act)
             if not code:
-                fused_outcome(
+                fused_outcome_parallel(
                     cfg, eng._state, eng._clock, self.feed.close, act, masked, st.steps, st.prev_equity, st.end,
                     observer._rows, observer._codes, obs, reward, term, trunc,
                 )

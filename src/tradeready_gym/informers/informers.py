@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from tradeready_gym.engine import _kernel as K
 from tradeready_gym.engine.core import FILL_KINDS
 from tradeready_gym.envs.base import Component
+from tradeready_gym.observers.window import PARALLEL_MIN_ENVS
 from tradeready_gym.timeframes import format_iso
 
 __all__ = ["INFO_KEYS", "DefaultInformer", "Informer", "fill_to_dict"]
@@ -56,6 +57,30 @@ def fill_to_dict(fill: Any, iso: Callable[[int], str] = format_iso) -> dict[str,
     return out
 
 
+@njit(cache=True, inline="always")
+def _env_numbers(
+    equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
+    floats, ints, prices, positions, i,
+):
+    floats[0, i] = equity[i]
+    floats[1, i] = cash[i]
+    floats[2, i] = posval[i]
+    floats[3, i] = upnl[i]
+    floats[4, i] = realized[i]
+    floats[5, i] = fees[i]
+    step = steps[i]
+    total = end[i] - start[i]
+    if max_steps[i] >= 0 and max_steps[i] < total:
+        total = max_steps[i]
+    floats[6, i] = 100.0 * step / total if total > 0 else 100.0
+    ints[0, i] = step
+    ints[1, i] = total
+    ints[2, i] = int(fill_count[i]) if step > 0 else 0
+    for j in range(qty.shape[1]):
+        prices[i, j] = close[t[i], j]
+        positions[i, j] = qty[i, j]
+
+
 @njit(cache=True, nogil=True)
 def _batch_numbers(
     equity: np.ndarray,
@@ -83,23 +108,39 @@ def _batch_numbers(
     ``ints`` (3, N): step, total steps, fills of the last step; ``prices`` / ``positions`` (N, S).
     """
     for i in range(t.shape[0]):
-        floats[0, i] = equity[i]
-        floats[1, i] = cash[i]
-        floats[2, i] = posval[i]
-        floats[3, i] = upnl[i]
-        floats[4, i] = realized[i]
-        floats[5, i] = fees[i]
-        step = steps[i]
-        total = end[i] - start[i]
-        if max_steps[i] >= 0 and max_steps[i] < total:
-            total = max_steps[i]
-        floats[6, i] = 100.0 * step / total if total > 0 else 100.0
-        ints[0, i] = step
-        ints[1, i] = total
-        ints[2, i] = int(fill_count[i]) if step > 0 else 0
-        for j in range(qty.shape[1]):
-            prices[i, j] = close[t[i], j]
-            positions[i, j] = qty[i, j]
+        _env_numbers(
+            equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
+            floats, ints, prices, positions, i,
+        )
+
+
+@njit(cache=True, parallel=True)
+def _batch_numbers_parallel(
+    equity: np.ndarray,
+    cash: np.ndarray,
+    posval: np.ndarray,
+    upnl: np.ndarray,
+    realized: np.ndarray,
+    fees: np.ndarray,
+    fill_count: np.ndarray,
+    t: np.ndarray,
+    close: np.ndarray,
+    qty: np.ndarray,
+    steps: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    max_steps: np.ndarray,
+    floats: np.ndarray,
+    ints: np.ndarray,
+    prices: np.ndarray,
+    positions: np.ndarray,
+) -> None:
+    """`_batch_numbers` with the envs split over threads (large batches; the same values)."""
+    for i in prange(t.shape[0]):
+        _env_numbers(
+            equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
+            floats, ints, prices, positions, i,
+        )
 
 
 def _fill_dicts(eng: Any, feed: Any, i: int, n: int) -> list[dict[str, Any]]:
@@ -155,6 +196,9 @@ class DefaultInformer(Informer):
     in the single-env info (``filled_orders``), the batch carries ``n_fills`` instead.
     """
 
+    #: Fill the batch arrays on all cores: None decides by the batch size (`PARALLEL_MIN_ENVS`).
+    parallel: bool | None = None
+
     def info(self, i: int = 0) -> dict[str, Any]:
         st = self.state
         eng = st.engine
@@ -193,7 +237,8 @@ class DefaultInformer(Informer):
         ints = np.empty((3, n), dtype=np.int64)
         prices = np.empty((n, n_sym), dtype=np.float64)
         positions = np.empty((n, n_sym), dtype=np.float64)
-        _batch_numbers(
+        parallel = n >= PARALLEL_MIN_ENVS if self.parallel is None else self.parallel
+        (_batch_numbers_parallel if parallel else _batch_numbers)(
             eng.equity,
             eng.cash,
             eng.position_value,

@@ -9,9 +9,12 @@ import numpy as np
 
 from tradeready_gym.envs.base import BatchState, Component
 from tradeready_gym.errors import ConfigError
-from tradeready_gym.observers._kernels import SCALAR_CODES, observe_kernel
+from tradeready_gym.observers._kernels import SCALAR_CODES, observe_kernel, observe_kernel_parallel
 
-__all__ = ["SCALARS", "Observer", "WindowObserver"]
+__all__ = ["PARALLEL_MIN_ENVS", "SCALARS", "Observer", "WindowObserver"]
+
+#: Batches of at least this many envs gather their observations on all cores.
+PARALLEL_MIN_ENVS = 128
 
 #: Account scalars an observer may append, name -> description.
 SCALARS: dict[str, str] = {
@@ -115,7 +118,11 @@ class WindowObserver(Observer):
     def size(self) -> int:
         return int(self.observation_space.shape[0])
 
-    def observe(self, out: np.ndarray | None = None) -> np.ndarray:
+    def observe(self, out: np.ndarray | None = None, *, parallel: bool | None = None) -> np.ndarray:
+        """``(N, D)`` float32 observations (into ``out`` when given).
+
+        ``parallel`` splits the envs over threads (same values); None decides by the batch size.
+        """
         st = self.state
         n = st.n_envs
         if out is None:
@@ -125,7 +132,9 @@ class WindowObserver(Observer):
             out[...] = self.observe()
             return out
         eng = st.engine
-        observe_kernel(
+        if parallel is None:
+            parallel = n >= PARALLEL_MIN_ENVS
+        (observe_kernel_parallel if parallel else observe_kernel)(
             self._rows,
             self.lookback,
             eng.t,

@@ -5,17 +5,23 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["drawdown_penalty_step", "pnl_step", "rolling_ratio_step"]
+__all__ = ["drawdown_penalty_step", "pnl_env", "pnl_step", "rolling_ratio_step"]
 
 SHARPE = 0
 SORTINO = 1
+
+
+@njit(cache=True, inline="always")
+def pnl_env(prev_equity: np.ndarray, curr_equity: np.ndarray, out: np.ndarray, i: int) -> None:
+    """`pnl_step` for env ``i``."""
+    out[i] = curr_equity[i] - prev_equity[i]
 
 
 @njit(cache=True, nogil=True)
 def pnl_step(prev_equity: np.ndarray, curr_equity: np.ndarray, out: np.ndarray) -> None:
     """``out[i] = E_t - E_{t-1}``: the equity change of the step (`PnLReward`)."""
     for i in range(out.shape[0]):
-        out[i] = curr_equity[i] - prev_equity[i]
+        pnl_env(prev_equity, curr_equity, out, i)
 
 
 @njit(cache=True)

@@ -120,6 +120,16 @@ class CompositeStopper(Stopper):
         return term, trunc & ~term
 
 
+@njit(cache=True, inline="always")
+def _stop_env(t, end, equity, floor_value, steps, max_steps, term, trunc, i):  # type: ignore[no-untyped-def]
+    """The standard rules for env ``i``: end of data terminates; equity floor / length truncate."""
+    term[i] = t[i] >= end[i]
+    cut = floor_value > 0.0 and equity[i] <= floor_value
+    if max_steps > 0 and steps[i] >= max_steps:
+        cut = True
+    trunc[i] = cut and not term[i]
+
+
 @njit(cache=True, nogil=True)
 def _standard_stop(
     t: np.ndarray,
@@ -132,11 +142,7 @@ def _standard_stop(
     trunc: np.ndarray,
 ) -> None:
     for i in range(t.shape[0]):
-        term[i] = t[i] >= end[i]
-        cut = floor_value > 0.0 and equity[i] <= floor_value
-        if max_steps > 0 and steps[i] >= max_steps:
-            cut = True
-        trunc[i] = cut and not term[i]
+        _stop_env(t, end, equity, floor_value, steps, max_steps, term, trunc, i)
 
 
 class StandardStopper(Stopper):
