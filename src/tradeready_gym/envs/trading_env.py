@@ -286,10 +286,10 @@ class TradingEnv(gym.Env[np.ndarray, Any]):
         assert res.infos is not None
         info = res.infos[0]
         obs = res.obs[0]
-        reward = float(res.reward[0])
-        term = bool(res.terminated[0])
-        trunc = bool(res.truncated[0])
-        self.history.record(int(core.engine._clock[0]), info["equity"], info["filled_orders"])
+        reward = float(res.reward.item(0))
+        term = bool(res.terminated.item(0))
+        trunc = bool(res.truncated.item(0))
+        self.history.record(core.engine._clock.item(0), info["equity"], info["filled_orders"])
         self._last = ObsState(obs, reward, term, trunc, info)
         if term or trunc:
             self._needs_reset = True

@@ -204,10 +204,10 @@ class DefaultInformer(Informer):
         eng = st.engine
         feed = st.feed
         row = eng._acct[i].tolist()  # every account scalar in one call
-        t = int(eng._clock[i])
-        step = int(st.steps[i])
-        total = int(st.end[i]) - int(st.start[i])
-        limit = int(st.max_steps[i])
+        t = eng._clock.item(i)
+        step = st.steps.item(i)
+        total = st.end.item(i) - st.start.item(i)
+        limit = st.max_steps.item(i)
         if 0 <= limit < total:
             total = limit
         symbols = feed.symbols
