@@ -32,10 +32,9 @@ __all__ = [
     "C_PARALLEL",
     "N_CFG",
     "fused_orders",
-    "fused_orders_parallel",
     "fused_outcome",
-    "fused_outcome_parallel",
     "fused_step",
+    "fused_step_parallel",
 ]
 
 #: Return code: an active env is already at its final bar (nothing was changed).
@@ -158,9 +157,8 @@ def fused_step(
     ``masked`` True restricts the step to some envs (the others place no order, keep their clock
     and get reward 0). Returns 0, `AT_END`, or the engine's error code (then nothing changed).
 
-    The engine step is the serial `step_kernel`; large batches call `fused_orders`,
-    `step_kernel_parallel` and `fused_outcome` one after the other instead (a cached compiled
-    function must not embed the threaded kernel).
+    The engine step is the serial `step_kernel`; large batches use `fused_step_parallel` (a cached
+    compiled function must not call a threaded one, so that one is called from Python).
     """
     code = fused_orders(cfg, actions_i, actions_f, state, clock, close, oq, active, masked, end)
     if code != 0:
@@ -174,50 +172,16 @@ def fused_step(
     return 0
 
 
-@njit(cache=True, parallel=True)
-def fused_orders_parallel(
+@njit(cache=True, parallel=True, **K._NO_NRT)
+def fused_step_parallel(
     cfg: np.ndarray,
     actions_i: np.ndarray,
     actions_f: np.ndarray,
+    mkt: np.ndarray,
     state: np.ndarray,
     clock: np.ndarray,
     close: np.ndarray,
     oq: np.ndarray,
-    active: np.ndarray,
-    masked: bool,
-    end: np.ndarray,
-) -> int:
-    """`fused_orders` with the envs split over threads (large batches; the same orders)."""
-    n, n_sym = oq.shape
-    for i in range(n):
-        if clock[i] >= end[i] and (active[i] or not masked):
-            return AT_END
-    _, _, acct, pos, _, _ = K.unpack(state, n, n_sym)
-    equity = acct[:, K.A_EQUITY]
-    cash = acct[:, K.A_CASH]
-    qty = pos[:, :, K.P_QTY]
-    j = int(cfg[C_ASSET])
-    fraction = cfg[C_FRACTION]
-    dead_zone = cfg[C_DEAD_ZONE]
-    discrete = cfg[C_KIND] == 0.0
-    for i in prange(n):
-        for s in range(n_sym):
-            oq[i, s] = 0.0
-        if masked and not active[i]:
-            continue
-        if discrete:
-            discrete_env(actions_i, j, fraction, clock, close, equity, cash, qty, oq, i)
-        else:
-            continuous_env(actions_f, j, fraction, dead_zone, clock, close, equity, cash, qty, oq, i)
-    return 0
-
-
-@njit(cache=True, parallel=True)
-def fused_outcome_parallel(
-    cfg: np.ndarray,
-    state: np.ndarray,
-    clock: np.ndarray,
-    close: np.ndarray,
     active: np.ndarray,
     masked: bool,
     steps: np.ndarray,
@@ -229,19 +193,40 @@ def fused_outcome_parallel(
     reward: np.ndarray,
     term: np.ndarray,
     trunc: np.ndarray,
-) -> None:
-    """`fused_outcome` (with the observation) in one pass over the envs, split over threads.
+) -> int:
+    """`fused_step` for large batches: one threaded pass over the envs after the serial checks.
 
-    Each env's step count, reward, observation and stop flags depend on that env alone, so doing
-    them env by env gives the values of the rule-by-rule passes.
+    The orders of every env are computed and checked first (as the engine checks every account
+    before it changes any); then each env's engine step, step count, reward, observation and stop
+    flags run env by env on the threads. Each of them depends on that env alone, so the values are
+    those of `fused_step`.
     """
-    n = clock.shape[0]
-    n_sym = close.shape[1]
-    _, _, acct, pos, _, _ = K.unpack(state, n, n_sym)
+    n, n_sym = oq.shape
+    for i in range(n):
+        if clock[i] >= end[i] and (active[i] or not masked):
+            return AT_END
+    prm, symtab, acct, pos, orders, fills = K.unpack(state, n, n_sym)
     equity = acct[:, K.A_EQUITY]
     cash = acct[:, K.A_CASH]
     upnl = acct[:, K.A_UPNL]
     qty = pos[:, :, K.P_QTY]
+    j = int(cfg[C_ASSET])
+    fraction = cfg[C_FRACTION]
+    dead_zone = cfg[C_DEAD_ZONE]
+    discrete = cfg[C_KIND] == 0.0
+    for i in range(n):
+        for s in range(n_sym):
+            oq[i, s] = 0.0
+        if masked and not active[i]:
+            continue
+        if discrete:
+            discrete_env(actions_i, j, fraction, clock, close, equity, cash, qty, oq, i)
+        else:
+            continuous_env(actions_f, j, fraction, dead_zone, clock, close, equity, cash, qty, oq, i)
+    code = K._check_step(mkt, clock, oq, active)
+    if code != K.ERR_OK:
+        return code
+    at_close = prm[K.X_FILL_CLOSE] != 0.0
     flat = rows.reshape(rows.size)
     dst = obs.reshape(obs.size)
     lookback = int(cfg[C_LOOKBACK])
@@ -251,6 +236,7 @@ def fused_outcome_parallel(
     for i in prange(n):
         on = active[i] or not masked
         if on:
+            K._step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_close)
             steps[i] += 1
         pnl_env(prev_equity, equity, reward, i)
         prev_equity[i] = equity[i]
@@ -260,3 +246,4 @@ def fused_outcome_parallel(
             reward[i] = 0.0
             term[i] = False
             trunc[i] = False
+    return 0

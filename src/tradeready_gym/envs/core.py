@@ -26,9 +26,8 @@ from tradeready_gym.envs._fused import (
     C_MAX_STEPS,
     C_PARALLEL,
     N_CFG,
-    fused_orders_parallel,
-    fused_outcome_parallel,
     fused_step,
+    fused_step_parallel,
 )
 from tradeready_gym.envs.base import BatchState
 from tradeready_gym.envs.feed import DataFeed
@@ -372,16 +371,27 @@ class BatchCore:
                 trunc,
             )
         else:
-            code = fused_orders_parallel(
-                cfg, acts_i, acts_f, eng._state, eng._clock, self.feed.close, self._oq, act, masked, st.end
+            code = fused_step_parallel(
+                cfg,
+                acts_i,
+                acts_f,
+                eng._mkt,
+                eng._state,
+                eng._clock,
+                self.feed.close,
+                self._oq,
+                act,
+                masked,
+                st.steps,
+                st.prev_equity,
+                st.end,
+                observer._rows,
+                observer._codes,
+                obs,
+                reward,
+                term,
+                trunc,
             )
-            if not code:
-                code = eng._kernel(eng._mkt, eng._state, eng._clock, self._oq, act)
-            if not code:
-                fused_outcome_parallel(
-                    cfg, eng._state, eng._clock, self.feed.close, act, masked, st.steps, st.prev_equity, st.end,
-                    observer._rows, observer._codes, obs, reward, term, trunc,
-                )
         if code:
             if code == AT_END:
                 at_end = eng.t >= st.end
