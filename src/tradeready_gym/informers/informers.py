@@ -152,20 +152,26 @@ def _fill_dicts(eng: Any, feed: Any, i: int, n: int) -> list[dict[str, Any]]:
     symbols = feed.symbols
     close_iso, open_iso, _ = feed.lists()
     out = []
-    for r in eng._fills[i, :n].tolist():
-        bar = int(r[K.F_BAR])
+    for sym, side, qty, price, fee, kind, bar, at_close, *_ in eng._fills[i, :n].tolist():
+        b = int(bar)
         out.append(
             {
-                "symbol": symbols[int(r[K.F_SYM])],
-                "side": "buy" if r[K.F_SIDE] > 0 else "sell",
-                "quantity": r[K.F_QTY],
-                "price": r[K.F_PRICE],
-                "fee": r[K.F_FEE],
-                "time": close_iso[bar] if r[K.F_AT_CLOSE] else open_iso[bar],
-                "kind": FILL_KINDS[int(r[K.F_KIND])],
+                "symbol": symbols[int(sym)],
+                "side": "buy" if side > 0 else "sell",
+                "quantity": qty,
+                "price": price,
+                "fee": fee,
+                "time": close_iso[b] if at_close else open_iso[b],
+                "kind": FILL_KINDS[int(kind)],
             }
         )
     return out
+
+
+_A_EQUITY, _A_CASH, _A_POSVAL, _A_UPNL = K.A_EQUITY, K.A_CASH, K.A_POSVAL, K.A_UPNL
+_A_REALIZED, _A_FEES, _A_STEP_FILLS = K.A_REALIZED, K.A_FEES, K.A_STEP_FILLS
+# `_fill_dicts` unpacks the fill table's columns in this order
+assert (K.F_SYM, K.F_SIDE, K.F_QTY, K.F_PRICE, K.F_FEE, K.F_KIND, K.F_BAR, K.F_AT_CLOSE) == tuple(range(8))
 
 
 class Informer(Component):
@@ -212,21 +218,21 @@ class DefaultInformer(Informer):
             total = limit
         symbols = feed.symbols
         close_iso, _, close_rows = feed.lists()
-        n_fills = int(row[K.A_STEP_FILLS]) if step > 0 else 0
+        n_fills = int(row[_A_STEP_FILLS]) if step > 0 else 0
         return {
-            "equity": row[K.A_EQUITY],
-            "available_cash": row[K.A_CASH],
-            "position_value": row[K.A_POSVAL],
-            "unrealized_pnl": row[K.A_UPNL],
-            "realized_pnl": row[K.A_REALIZED],
-            "fees_paid": row[K.A_FEES],
+            "equity": row[_A_EQUITY],
+            "available_cash": row[_A_CASH],
+            "position_value": row[_A_POSVAL],
+            "unrealized_pnl": row[_A_UPNL],
+            "realized_pnl": row[_A_REALIZED],
+            "fees_paid": row[_A_FEES],
             "virtual_time": close_iso[t],
             "step": step,
             "total_steps": total,
             "progress_pct": 100.0 * step / total if total > 0 else 100.0,
             "filled_orders": _fill_dicts(eng, feed, i, n_fills) if n_fills > 0 else [],
             "prices": dict(zip(symbols, close_rows[t], strict=True)),
-            "positions": dict(zip(symbols, eng._pos[i, :, K.P_QTY].tolist(), strict=True)),
+            "positions": dict(zip(symbols, eng.qty[i].tolist(), strict=True)),
         }
 
     def batch_info(self) -> dict[str, Any]:
