@@ -9,7 +9,7 @@ Every library runs in its own subprocess (ours in the project venv, the peers in
 on the same BTCUSDT 1h candles read from the shared REST JSON files, with the same 10-bar window
 and seeded random actions. The workers run **interleaved**: repeat 1 runs every worker once, then
 repeat 2, and so on, so a slow spell of the machine hits every library alike; each figure is the
-median over the repeats. The memory and PPO measurements run once, after the repeats.
+median over the repeats. The memory measurement runs once, after the repeats.
 
 Writes ``benchmarks/results/speed.json`` (machine-readable) and ``benchmarks/results/speed.md``
 (markdown tables) and prints the JSON on stdout; progress goes to stderr.
@@ -91,7 +91,7 @@ def workers(peers_python: Path, ours_python: Path, num_envs: int) -> list[Worker
         Worker(OURS_VECTOR, ours_python, ours, ("--mode", "vector", "--num-envs", str(num_envs))),
         Worker(OURS_BUILD, ours_python, ours, ("--mode", "build-cache")),
         Worker(OURS_MEMORY, ours_python, ours, ("--mode", "memory", "--num-envs", "1024"), repeated=False),
-        Worker(OURS_PPO, ours_python, ours, ("--mode", "ppo"), repeated=False),
+        Worker(OURS_PPO, ours_python, ours, ("--mode", "ppo")),
     ]
 
 
@@ -360,7 +360,10 @@ def markdown(report: dict[str, Any]) -> str:
     p = res.get(OURS_PPO, {})
     if "env_share" in p:
         extra.append(
-            f"- PPO: {p['config']}; {fmt(p['wall_s'], 1)} s wall, {fmt(p['env_s'], 2)} s inside the env."
+            f"- PPO: {p['config']}; median {fmt(p['wall_s'], 1)} s wall, {fmt(p['env_s'], 2)} s inside the env; "
+            "env share per repeat: "
+            + ", ".join(fmt(_pct(r["env_share"]), 2, " %") for r in p["runs"] if "env_share" in r)
+            + "."
         )
     for name in (OURS_BUILD, OURS_MEMORY, OURS_PPO):
         if "error" in res.get(name, {}):
