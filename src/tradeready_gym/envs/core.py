@@ -38,7 +38,7 @@ from tradeready_gym.observers.window import Observer
 from tradeready_gym.stoppers.stoppers import StandardStopper, Stopper, default_stopper
 from tradeready_gym.timeframes import format_iso
 
-__all__ = ["BatchCore", "StepResult", "bind_reward"]
+__all__ = ["BatchCore", "CoreViews", "StepResult", "bind_reward"]
 
 
 class _ScalarRewardAdapter:
@@ -401,3 +401,52 @@ class BatchCore:
             eng._raise_step(int(code), self._oq)
         infos = [self.informer.info(i) for i in range(n)] if with_infos else None
         return StepResult(obs, reward, term, trunc, infos)
+
+
+class CoreViews:
+    """The components and data of a `BatchCore`, as properties shared by the single and vector env."""
+
+    _core: BatchCore
+
+    @property
+    def broker(self) -> Any:
+        """The `tradeready_gym.engine.Engine` that fills the orders (one account per env)."""
+        return self._core.engine
+
+    @property
+    def feed(self) -> DataFeed:
+        """The `DataFeed`: market data, feature matrix and per-bar values."""
+        return self._core.feed
+
+    @property
+    def portfolio(self) -> Portfolio:
+        return self._core.portfolio
+
+    @property
+    def action_scheme(self) -> ActionScheme:
+        return self._core.action_scheme
+
+    @property
+    def reward_scheme(self) -> Any:
+        return self._core.reward_scheme
+
+    @property
+    def observer(self) -> Observer:
+        return self._core.observer
+
+    @property
+    def stopper(self) -> Stopper:
+        return self._core.stopper
+
+    @property
+    def informer(self) -> Informer:
+        return self._core.informer
+
+    @property
+    def components(self) -> dict[str, Any]:
+        """The components by name (a copy)."""
+        return self._core.components
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self._core.feed.symbols

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from tradeready_gym.actions.schemes import ActionScheme
-from tradeready_gym.envs.core import BatchCore
+from tradeready_gym.envs.core import BatchCore, CoreViews
 from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
 from tradeready_gym.errors import ConfigError
@@ -97,7 +97,7 @@ class EpisodeHistory:
         return self._equity[: self._n]
 
 
-class TradingEnv(gym.Env[np.ndarray, Any]):
+class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
     """A trading environment built from small components (TensorTrade-NG's composable design).
 
     ``step(action)`` runs: the action scheme turns the action into orders -> the engine fills them
@@ -172,41 +172,8 @@ class TradingEnv(gym.Env[np.ndarray, Any]):
 
     # ------------------------------------------------------------------ properties
     @property
-    def broker(self) -> Any:
-        """The `tradeready_gym.engine.Engine` that fills the orders (one account)."""
-        return self._core.engine
-
-    @property
     def clock(self) -> Clock:
         return self._clock
-
-    @property
-    def feed(self) -> DataFeed:
-        return self._core.feed
-
-    @property
-    def portfolio(self) -> Portfolio:
-        return self._core.portfolio
-
-    @property
-    def action_scheme(self) -> ActionScheme:
-        return self._core.action_scheme
-
-    @property
-    def reward_scheme(self) -> Any:
-        return self._core.reward_scheme
-
-    @property
-    def observer(self) -> Observer:
-        return self._core.observer
-
-    @property
-    def stopper(self) -> Stopper:
-        return self._core.stopper
-
-    @property
-    def informer(self) -> Informer:
-        return self._core.informer
 
     @property
     def components(self) -> dict[str, Any]:
@@ -226,10 +193,6 @@ class TradingEnv(gym.Env[np.ndarray, Any]):
     @property
     def last_info(self) -> dict[str, Any]:
         return self.last_state.info
-
-    @property
-    def symbols(self) -> tuple[str, ...]:
-        return self._core.feed.symbols
 
     def price_history(self, n: int) -> np.ndarray:
         """``(n, S)`` closes of the last ``n`` bars up to and including the clock, oldest first.

@@ -22,7 +22,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from tradeready_gym.actions.schemes import ActionScheme
-from tradeready_gym.envs.core import BatchCore
+from tradeready_gym.envs.core import BatchCore, CoreViews
 from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
 from tradeready_gym.errors import ConfigError
@@ -39,7 +39,7 @@ _MODES: dict[str, AutoresetMode] = {
 }
 
 
-class TradeReadyVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+class TradeReadyVectorEnv(CoreViews, VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     """A batch of ``num_envs`` trading envs on one feed, built from the same components as `TradingEnv`.
 
     With the same components, actions and seeds, env ``i`` behaves exactly like a `TradingEnv`
@@ -104,31 +104,6 @@ class TradeReadyVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._started = False
 
     # ------------------------------------------------------------------ properties
-    @property
-    def broker(self) -> Any:
-        """The engine stepping every account."""
-        return self._core.engine
-
-    @property
-    def feed(self) -> DataFeed:
-        return self._core.feed
-
-    @property
-    def action_scheme(self) -> ActionScheme:
-        return self._core.action_scheme
-
-    @property
-    def observer(self) -> Observer:
-        return self._core.observer
-
-    @property
-    def components(self) -> dict[str, Any]:
-        return self._core.components
-
-    @property
-    def symbols(self) -> tuple[str, ...]:
-        return self._core.feed.symbols
-
     @property
     def clock(self) -> np.ndarray:
         """``(N,)`` bar index of each env's decision."""
