@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 
-    md = market_data([load_candles(shared_data_dir(args.data_dir), "BTCUSDT", "1h", DEFAULT_START, DEFAULT_END)])
+    md = market_data(
+        [load_candles(shared_data_dir(args.data_dir), "BTCUSDT", "1h", DEFAULT_START, DEFAULT_END)]
+    )
     kwargs: dict[str, Any] = {"data": md, "timeframe": "1h"}
     rng = np.random.default_rng(0)
     single_actions = [np.int64(a) for a in rng.integers(0, 3, size=args.steps)]
@@ -109,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     fused.step(1)
     medians = {name: statistics.median(v) for name, v in samples.items()}
     results = {
-        name: {"best": max(v), "median": medians[name], "unit": "env-steps/s" if "vector" in name else "steps/s"}
+        name: {
+            "best": max(v),
+            "median": medians[name],
+            "unit": "env-steps/s" if "vector" in name else "steps/s",
+        }
         for name, v in samples.items()
     }
     print(
