@@ -170,6 +170,7 @@ def _fill_dicts(eng: Any, feed: Any, i: int, n: int) -> list[dict[str, Any]]:
 
 _A_EQUITY, _A_CASH, _A_POSVAL, _A_UPNL = K.A_EQUITY, K.A_CASH, K.A_POSVAL, K.A_UPNL
 _A_REALIZED, _A_FEES, _A_STEP_FILLS = K.A_REALIZED, K.A_FEES, K.A_STEP_FILLS
+_P_QTY = K.P_QTY
 # `_fill_dicts` unpacks the fill table's columns in this order
 assert (K.F_SYM, K.F_SIDE, K.F_QTY, K.F_PRICE, K.F_FEE, K.F_KIND, K.F_BAR, K.F_AT_CLOSE) == tuple(range(8))
 
@@ -205,10 +206,13 @@ class DefaultInformer(Informer):
     #: Fill the batch arrays on all cores: None decides by the batch size (`PARALLEL_MIN_ENVS`).
     parallel: bool | None = None
 
+    _per_bar_cache: tuple[Any, tuple[tuple[str, ...], list[str], list[list[float]]]] | None = None
+
     def info(self, i: int = 0) -> dict[str, Any]:
-        st = self.state
+        st = self._state
+        if st is None:
+            st = self.state  # raises: not attached yet
         eng = st.engine
-        feed = st.feed
         row = eng._acct[i].tolist()  # every account scalar in one call
         t = eng._clock.item(i)
         step = st.steps.item(i)
@@ -216,9 +220,15 @@ class DefaultInformer(Informer):
         limit = st.max_steps.item(i)
         if 0 <= limit < total:
             total = limit
-        symbols = feed.symbols
-        close_iso, _, close_rows = feed.lists()
+        symbols, close_iso, close_rows = self._per_bar(st)
         n_fills = int(row[_A_STEP_FILLS]) if step > 0 else 0
+        if len(symbols) == 1:
+            sym = symbols[0]
+            prices = {sym: close_rows[t][0]}
+            positions = {sym: eng._pos.item(i, 0, _P_QTY)}
+        else:
+            prices = dict(zip(symbols, close_rows[t], strict=True))
+            positions = dict(zip(symbols, eng._pos[i, :, _P_QTY].tolist(), strict=True))
         return {
             "equity": row[_A_EQUITY],
             "available_cash": row[_A_CASH],
@@ -230,10 +240,21 @@ class DefaultInformer(Informer):
             "step": step,
             "total_steps": total,
             "progress_pct": 100.0 * step / total if total > 0 else 100.0,
-            "filled_orders": _fill_dicts(eng, feed, i, n_fills) if n_fills > 0 else [],
-            "prices": dict(zip(symbols, close_rows[t], strict=True)),
-            "positions": dict(zip(symbols, eng.qty[i].tolist(), strict=True)),
+            "filled_orders": _fill_dicts(eng, st.feed, i, n_fills) if n_fills > 0 else [],
+            "prices": prices,
+            "positions": positions,
         }
+
+    def _per_bar(self, st: Any) -> tuple[tuple[str, ...], list[str], list[list[float]]]:
+        """The symbols, ISO close times and close rows of the bound feed (looked up once per feed)."""
+        cached = self._per_bar_cache
+        if cached is not None and cached[0] is st:
+            return cached[1]
+        feed = st.feed
+        close_iso, _, close_rows = feed.lists()
+        values = (tuple(feed.symbols), close_iso, close_rows)
+        self._per_bar_cache = (st, values)
+        return values
 
     def batch_info(self) -> dict[str, Any]:
         st = self.state
