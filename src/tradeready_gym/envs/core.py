@@ -185,6 +185,7 @@ class BatchCore:
         self._oq = np.zeros((self.n_envs, self.feed.market.n_symbols), dtype=np.float64)
         self._no_int_actions = np.zeros(self.n_envs, dtype=np.int64)
         self._no_box_actions = np.zeros((self.n_envs, 1), dtype=np.float64)
+        self._one_action = np.zeros(1, dtype=np.int64)
         self._reward_buf = np.zeros(self.n_envs, dtype=np.float64)
         self._term_buf = np.zeros(self.n_envs, dtype=np.bool_)
         self._trunc_buf = np.zeros(self.n_envs, dtype=np.bool_)
@@ -317,6 +318,67 @@ class BatchCore:
         raise ResetNeeded(
             f"env(s) {np.flatnonzero(at_end).tolist()} reached the end of their data; call reset() before step()"
         )
+
+    def step_one(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """`step` of a batch of one with its info: ``(obs, reward, terminated, truncated, info)``.
+
+        The single env's step: Python scalars and the observation row, without the batch result.
+        """
+        if self._fused is None or self.n_envs != 1:
+            res = self.step(np.asarray(action)[None], with_infos=True, fresh=False)
+            assert res.infos is not None
+            return res.obs[0], res.reward.item(0), res.terminated.item(0), res.truncated.item(0), res.infos[0]
+        cfg = self._fused
+        scheme: Any = self.action_scheme
+        tp = type(action)
+        if self._fused_discrete:
+            # a Python or numpy int in range is the validated action itself; anything else is checked
+            if (tp is int or tp is np.int64) and 0 <= action < 3:
+                acts_i = self._one_action
+                acts_i[0] = action
+            else:
+                acts_i = scheme.validate(np.asarray(action)[None])
+            acts_f = self._no_box_actions
+        else:
+            acts_i, acts_f = self._no_int_actions, scheme.validate(np.asarray(action)[None])
+        # settings a user may change between steps are read every step, as the components do
+        stopper: Any = self.stopper
+        key = (scheme.asset, scheme.trade_fraction, getattr(scheme, "dead_zone", 0.0), stopper.episode_length)
+        if key != self._fused_key:
+            self._fused_key = key
+            cfg[C_ASSET], cfg[C_FRACTION], cfg[C_DEAD_ZONE] = key[:3]
+            cfg[C_MAX_STEPS] = -1 if key[3] is None else key[3]
+        st = self.state
+        eng = self.engine
+        observer: Any = self.observer
+        obs = np.empty(self._obs_shape, dtype=np.float32)
+        reward, term, trunc = self._reward_buf, self._term_buf, self._trunc_buf
+        code = fused_step(
+            cfg,
+            acts_i,
+            acts_f,
+            eng._mkt,
+            eng._state,
+            eng._clock,
+            self.feed.close,
+            self._oq,
+            eng._all,
+            False,
+            st.steps,
+            st.prev_equity,
+            st.end,
+            observer._rows,
+            observer._codes,
+            obs,
+            reward,
+            term,
+            trunc,
+        )
+        if code:
+            if code == AT_END:
+                self._raise_at_end(eng.t >= st.end)
+            eng._raise_step(int(code), self._oq)
+        return obs[0], reward.item(0), term.item(0), trunc.item(0), self.informer.info(0)
 
     def _step_fused(self, actions: Any, active: np.ndarray | None, with_infos: bool, fresh: bool) -> StepResult:
         """`step` of the standard components in one compiled call (`tradeready_gym.envs._fused`)."""

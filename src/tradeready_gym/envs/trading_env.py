@@ -245,13 +245,7 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         if self._needs_reset:
             raise gym.error.ResetNeeded("call reset() before step(), and again after an episode ends")
         core = self._core
-        res = core.step(np.asarray(action)[None], with_infos=True, fresh=False)
-        assert res.infos is not None
-        info = res.infos[0]
-        obs = res.obs[0]
-        reward = float(res.reward.item(0))
-        term = bool(res.terminated.item(0))
-        trunc = bool(res.truncated.item(0))
+        obs, reward, term, trunc, info = core.step_one(action)
         self.history.record(core.engine._clock.item(0), info["equity"], info["filled_orders"])
         self._last = ObsState(obs, reward, term, trunc, info)
         if term or trunc:
