@@ -109,3 +109,57 @@ def test_user_components_take_the_component_path(market3):
     env.reset(seed=0)
     _, r, *_ = env.step(1)
     assert isinstance(r, float)
+
+
+def _composed_env(market3):
+    from tradeready_gym.actions import DiscreteActions
+    from tradeready_gym.envs import DataFeed, Portfolio, TradingEnv
+    from tradeready_gym.observers import WindowObserver
+    from tradeready_gym.rewards import PnLReward
+
+    return TradingEnv(
+        Portfolio(10_000), DataFeed(market3), DiscreteActions(0.3, asset=1), PnLReward(),
+        WindowObserver(["ohlcv"], lookback=6),
+    )
+
+
+@pytest.mark.parametrize("symbols", [1, 3])
+def test_single_env_action_forms_and_info_types(symbols, market3):
+    """Python ints, numpy ints and one-element arrays step alike; info holds plain Python values."""
+    from tradeready_gym.errors import InvalidActionError
+
+    if symbols == 1:
+        envs = [gym.make("TradeReady-BTC-v0", **_kwargs("TradeReady-BTC-v0", market3)) for _ in range(5)]
+    else:
+        envs = [_composed_env(market3) for _ in range(5)]
+    assert envs[0].unwrapped._core._fused is not None
+    for env in envs:
+        env.reset(seed=5)
+    forms = [int, np.int64, np.int32, lambda a: np.array(a), lambda a: [a]]
+    rng = np.random.default_rng(4)
+    steps = 0
+    for a in rng.integers(0, 3, size=200).tolist():
+        results = [env.step(form(a)) for env, form in zip(envs, forms, strict=True)]
+        for res in results[1:]:
+            np.testing.assert_array_equal(res[0], results[0][0])
+            assert res[1:4] == results[0][1:4]
+            _assert_info_equal(res[4], results[0][4])
+        obs, reward, term, trunc, info = results[0]
+        assert type(reward) is float and type(term) is bool and type(trunc) is bool
+        assert obs.shape == envs[0].observation_space.shape and obs.dtype == np.float32
+        for key in ("equity", "available_cash", "position_value", "unrealized_pnl", "realized_pnl", "fees_paid"):
+            assert type(info[key]) is float, key
+        assert type(info["step"]) is int and type(info["total_steps"]) is int
+        assert list(info["prices"]) == list(envs[0].unwrapped.symbols)
+        assert all(type(v) is float for v in (*info["prices"].values(), *info["positions"].values()))
+        steps += 1
+        if term or trunc:
+            for env in envs:
+                env.reset()
+    assert steps == 200
+    env = envs[0]
+    before = env.unwrapped.broker._state.copy()
+    for bad in (3, -1, np.int64(3), 2**70, 1.5, [1, 2], None):
+        with pytest.raises(InvalidActionError):
+            env.step(bad)
+    np.testing.assert_array_equal(env.unwrapped.broker._state, before)
