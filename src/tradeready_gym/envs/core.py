@@ -186,6 +186,7 @@ class BatchCore:
         self._no_int_actions = np.zeros(self.n_envs, dtype=np.int64)
         self._no_box_actions = np.zeros((self.n_envs, 1), dtype=np.float64)
         self._one_action = np.zeros(1, dtype=np.int64)
+        self._one_args: list[Any] | None = None
         self._reward_buf = np.zeros(self.n_envs, dtype=np.float64)
         self._term_buf = np.zeros(self.n_envs, dtype=np.bool_)
         self._trunc_buf = np.zeros(self.n_envs, dtype=np.bool_)
@@ -348,15 +349,34 @@ class BatchCore:
             self._fused_key = key
             cfg[C_ASSET], cfg[C_FRACTION], cfg[C_DEAD_ZONE] = key[:3]
             cfg[C_MAX_STEPS] = -1 if key[3] is None else key[3]
+        args = self._one_args
+        if args is None:
+            args = self._one_args = self._fused_args()
+        args[1] = acts_i
+        args[2] = acts_f
+        obs = args[15] = np.empty(self._obs_shape, dtype=np.float32)
+        code = fused_step(*args)
+        if code:
+            eng = self.engine
+            if code == AT_END:
+                self._raise_at_end(eng.t >= self.state.end)
+            eng._raise_step(int(code), self._oq)
+        return (
+            obs[0], self._reward_buf.item(0), self._term_buf.item(0), self._trunc_buf.item(0), self.informer.info(0)
+        )
+
+    def _fused_args(self) -> list[Any]:
+        """The arguments of `fused_step` for a whole-batch step (slots 1, 2 and 15 are set per step).
+
+        Every array here is allocated once, when the core and its components are built and bound.
+        """
         st = self.state
         eng = self.engine
         observer: Any = self.observer
-        obs = np.empty(self._obs_shape, dtype=np.float32)
-        reward, term, trunc = self._reward_buf, self._term_buf, self._trunc_buf
-        code = fused_step(
-            cfg,
-            acts_i,
-            acts_f,
+        return [
+            self._fused,
+            self._no_int_actions,
+            self._no_box_actions,
             eng._mkt,
             eng._state,
             eng._clock,
@@ -369,16 +389,11 @@ class BatchCore:
             st.end,
             observer._rows,
             observer._codes,
-            obs,
-            reward,
-            term,
-            trunc,
-        )
-        if code:
-            if code == AT_END:
-                self._raise_at_end(eng.t >= st.end)
-            eng._raise_step(int(code), self._oq)
-        return obs[0], reward.item(0), term.item(0), trunc.item(0), self.informer.info(0)
+            None,
+            self._reward_buf,
+            self._term_buf,
+            self._trunc_buf,
+        ]
 
     def _step_fused(self, actions: Any, active: np.ndarray | None, with_infos: bool, fresh: bool) -> StepResult:
         """`step` of the standard components in one compiled call (`tradeready_gym.envs._fused`)."""
