@@ -163,3 +163,32 @@ def test_single_env_action_forms_and_info_types(symbols, market3):
         with pytest.raises(InvalidActionError):
             env.step(bad)
     np.testing.assert_array_equal(env.unwrapped.broker._state, before)
+
+
+@pytest.mark.parametrize("parallel", [None, False, True])
+def test_batch_info_virtual_time_is_the_feed_strings_at_each_clock(parallel, market3):
+    venv = gym.make_vec("TradeReady-BTC-v0", num_envs=9, **_kwargs("TradeReady-BTC-v0", market3, episode_length=20))
+    informer = venv._core.informer
+    informer.parallel = parallel
+    _, info = venv.reset(seed=2)
+    iso = venv.feed.iso_times
+    kept = []
+    for _ in range(45):
+        expected = iso[venv.broker.t]
+        assert info["virtual_time"].dtype == iso.dtype and info["virtual_time"].shape == (9,)
+        np.testing.assert_array_equal(info["virtual_time"], expected)
+        kept.append((info["virtual_time"], expected.copy()))
+        _, _, _, _, info = venv.step(venv.action_space.sample())
+    assert len({tuple(v) for v, _ in kept}) > 1  # the clocks moved (and random starts differ per env)
+    for got, expected in kept:  # every step's array is its own: later steps do not overwrite it
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_batch_info_with_feed_times_not_in_one_text_block(market3):
+    venv = gym.make_vec("TradeReady-BTC-v0", num_envs=3, **_kwargs("TradeReady-BTC-v0", market3))
+    feed = venv.feed
+    feed.iso_times = feed.iso_times.astype(object)
+    _, info = venv.reset(seed=0)
+    _, _, _, _, info = venv.step(np.array([1, 0, 2]))
+    assert info["virtual_time"].dtype == object
+    np.testing.assert_array_equal(info["virtual_time"], feed.iso_times[venv.broker.t])

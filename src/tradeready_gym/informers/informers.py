@@ -60,7 +60,7 @@ def fill_to_dict(fill: Any, iso: Callable[[int], str] = format_iso) -> dict[str,
 @njit(cache=True, inline="always")
 def _env_numbers(
     equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
-    floats, ints, prices, positions, i,
+    floats, ints, prices, positions, iso_rows, iso_out, i,
 ):
     floats[0, i] = equity[i]
     floats[1, i] = cash[i]
@@ -79,6 +79,8 @@ def _env_numbers(
     for j in range(qty.shape[1]):
         prices[i, j] = close[t[i], j]
         positions[i, j] = qty[i, j]
+    for k in range(iso_rows.shape[1]):
+        iso_out[i, k] = iso_rows[t[i], k]
 
 
 @njit(cache=True, nogil=True)
@@ -101,16 +103,20 @@ def _batch_numbers(
     ints: np.ndarray,
     prices: np.ndarray,
     positions: np.ndarray,
+    iso_rows: np.ndarray,
+    iso_out: np.ndarray,
 ) -> None:
-    """One pass over the batch: the numeric info fields of every env.
+    """One pass over the batch: the numeric info fields and the decision time of every env.
 
     ``floats`` (7, N): equity, cash, position value, unrealized PnL, realized PnL, fees, progress %;
-    ``ints`` (3, N): step, total steps, fills of the last step; ``prices`` / ``positions`` (N, S).
+    ``ints`` (3, N): step, total steps, fills of the last step; ``prices`` / ``positions`` (N, S);
+    ``iso_out`` (N, K) uint32: row ``t`` of ``iso_rows`` (the feed's ISO strings as K UCS-4 code
+    units per bar) for each env's clock ``t``.
     """
     for i in range(t.shape[0]):
         _env_numbers(
             equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
-            floats, ints, prices, positions, i,
+            floats, ints, prices, positions, iso_rows, iso_out, i,
         )
 
 
@@ -134,12 +140,14 @@ def _batch_numbers_parallel(
     ints: np.ndarray,
     prices: np.ndarray,
     positions: np.ndarray,
+    iso_rows: np.ndarray,
+    iso_out: np.ndarray,
 ) -> None:
     """`_batch_numbers` with the envs split over threads (large batches; the same values)."""
     for i in prange(t.shape[0]):
         _env_numbers(
             equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
-            floats, ints, prices, positions, i,
+            floats, ints, prices, positions, iso_rows, iso_out, i,
         )
 
 
@@ -207,6 +215,7 @@ class DefaultInformer(Informer):
     parallel: bool | None = None
 
     _per_bar_cache: tuple[Any, tuple[tuple[str, ...], list[str], list[list[float]]]] | None = None
+    _iso_cache: tuple[Any, tuple[np.ndarray, np.ndarray]] | None = None
 
     def info(self, i: int = 0) -> dict[str, Any]:
         st = self._state
@@ -260,10 +269,14 @@ class DefaultInformer(Informer):
         st = self.state
         eng = st.engine
         n, n_sym = st.n_envs, st.n_symbols
+        iso_times, iso_rows = self._iso_rows(st)
         floats = np.empty((7, n), dtype=np.float64)
         ints = np.empty((3, n), dtype=np.int64)
         prices = np.empty((n, n_sym), dtype=np.float64)
         positions = np.empty((n, n_sym), dtype=np.float64)
+        fast_iso = iso_rows.shape[1] > 0
+        virtual_time = np.empty(n, dtype=iso_times.dtype) if fast_iso else iso_times[eng.t]
+        iso_out = virtual_time.view(np.uint32).reshape(n, iso_rows.shape[1]) if fast_iso else iso_rows[:n]
         parallel = n >= PARALLEL_MIN_ENVS if self.parallel is None else self.parallel
         (_batch_numbers_parallel if parallel else _batch_numbers)(
             eng.equity,
@@ -284,6 +297,8 @@ class DefaultInformer(Informer):
             ints,
             prices,
             positions,
+            iso_rows,
+            iso_out,
         )
         return {
             "equity": floats[0],
@@ -292,7 +307,7 @@ class DefaultInformer(Informer):
             "unrealized_pnl": floats[3],
             "realized_pnl": floats[4],
             "fees_paid": floats[5],
-            "virtual_time": st.feed.iso_times[eng.t],
+            "virtual_time": virtual_time,
             "step": ints[0],
             "total_steps": ints[1],
             "progress_pct": floats[6],
@@ -300,3 +315,17 @@ class DefaultInformer(Informer):
             "positions": positions,
             "n_fills": ints[2],
         }
+
+    def _iso_rows(self, st: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The feed's ISO times and the same bytes as a ``(T, K)`` uint32 array (made once per feed)."""
+        cached = self._iso_cache
+        if cached is not None and cached[0] is st:
+            return cached[1]
+        iso_times = st.feed.iso_times
+        if iso_times.dtype.kind == "U" and iso_times.ndim == 1 and iso_times.flags.c_contiguous:
+            width = iso_times.dtype.itemsize // 4
+            values = (iso_times, iso_times.view(np.uint32).reshape(iso_times.shape[0], width))
+        else:  # not fixed-width text in one block: `batch_info` indexes it with numpy instead
+            values = (iso_times, np.zeros((iso_times.shape[0], 0), dtype=np.uint32))
+        self._iso_cache = (st, values)
+        return values
