@@ -192,3 +192,23 @@ def test_batch_info_with_feed_times_not_in_one_text_block(market3):
     _, _, _, _, info = venv.step(np.array([1, 0, 2]))
     assert info["virtual_time"].dtype == object
     np.testing.assert_array_equal(info["virtual_time"], feed.iso_times[venv.broker.t])
+
+
+def test_vector_discrete_actions_checked_in_every_position(market3):
+    from tradeready_gym.errors import InvalidActionError
+
+    kw = _kwargs("TradeReady-BTC-v0", market3)
+    a, b = gym.make_vec("TradeReady-BTC-v0", num_envs=5, **kw), gym.make_vec("TradeReady-BTC-v0", num_envs=5, **kw)
+    for env in (a, b):
+        env.reset(seed=6)
+    before = a.broker._state.copy()
+    for bad in ([3, 0, 0, 0, 0], [0, 0, 0, 0, -1], [0, 1, 2, 9, 1]):
+        with pytest.raises(InvalidActionError):
+            a.step(np.array(bad, dtype=np.int64))
+    np.testing.assert_array_equal(a.broker._state, before)
+    actions = np.array([1, 2, 0, 1, 1], dtype=np.int64)
+    strided = np.repeat(actions, 2)[::2]  # the same values, not contiguous
+    ra, rb = a.step(actions), b.step(strided)
+    np.testing.assert_array_equal(a.broker._state, b.broker._state)
+    np.testing.assert_array_equal(ra[0], rb[0])
+    np.testing.assert_array_equal(actions, strided)  # the caller's actions are not changed

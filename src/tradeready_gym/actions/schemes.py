@@ -14,6 +14,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numba import njit
 
 from tradeready_gym.actions._kernels import continuous_orders, discrete_orders
 from tradeready_gym.envs.base import Component
@@ -71,14 +72,27 @@ class ActionScheme(Component):
         return np.asarray(self.state.engine.equity, dtype=np.float64)
 
 
+@njit(cache=True, nogil=True)
+def _copy_in_range(actions: np.ndarray, n: int, out: np.ndarray) -> bool:
+    """Copy ``actions`` into ``out`` while each is in ``0..n-1``; False at the first that is not."""
+    for i in range(actions.shape[0]):
+        a = actions[i]
+        if a < 0 or a >= n:
+            return False
+        out[i] = a
+    return True
+
+
 def _validate_discrete(actions: Any, n: int, n_envs: int) -> np.ndarray:
     if type(actions) is np.ndarray and actions.dtype == np.int64 and actions.shape == (n_envs,):
-        # the common case (int64 actions, one per env), checked with one pass each way
+        # the common case (int64 actions, one per env): checked and copied in one pass
         if n_envs == 1:
             if 0 <= actions[0] < n:
                 return actions.copy()
-        elif actions.min() >= 0 and actions.max() < n:
-            return actions.copy()
+        else:
+            out = np.empty(n_envs, dtype=np.int64)
+            if _copy_in_range(actions, n, out):
+                return out
     arr = np.asarray(actions)
     if arr.shape == (n_envs, 1):
         arr = arr.reshape(n_envs)
