@@ -147,18 +147,47 @@ def _check_fraction(name: str, value: float, *, upper: float = 1.0) -> float:
 
 
 class _SingleAssetScheme(ActionScheme):
-    def __init__(self, asset: int = 0) -> None:
-        if not isinstance(asset, (int, np.integer)) or asset < 0:
-            raise ConfigError(f"asset={asset!r} must be a non-negative column index")
-        self.asset = int(asset)
+    """A scheme trading one column; ``asset`` and ``trade_fraction`` may change between steps."""
 
-    def bind(self, state: Any) -> None:
-        super().bind(state)
-        if self.asset >= state.n_symbols:
+    def __init__(self, asset: int = 0, trade_fraction: float = 0.1) -> None:
+        self.asset = asset
+        self.trade_fraction = trade_fraction
+
+    @property
+    def asset(self) -> int:
+        """Column of the traded symbol."""
+        return self._asset
+
+    @asset.setter
+    def asset(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ConfigError(f"asset={value!r} must be a non-negative column index")
+        if self._state is not None:
+            self._check_asset(int(value), self._state)
+        self._asset = int(value)
+        self.settings_changed()
+
+    @property
+    def trade_fraction(self) -> float:
+        """Fraction of current equity one full-size action trades."""
+        return self._trade_fraction
+
+    @trade_fraction.setter
+    def trade_fraction(self, value: float) -> None:
+        self._trade_fraction = _check_fraction("trade_fraction", value)
+        self.settings_changed()
+
+    @staticmethod
+    def _check_asset(asset: int, state: Any) -> None:
+        if asset >= state.n_symbols:
             raise ConfigError(
-                f"asset={self.asset} is out of range for symbols {list(state.symbols)}; "
+                f"asset={asset} is out of range for symbols {list(state.symbols)}; "
                 f"allowed: 0..{state.n_symbols - 1}"
             )
+
+    def bind(self, state: Any) -> None:
+        self._check_asset(self._asset, state)
+        super().bind(state)
 
 
 class DiscreteActions(_SingleAssetScheme):
@@ -175,8 +204,7 @@ class DiscreteActions(_SingleAssetScheme):
     HOLD, BUY, CLOSE = 0, 1, 2
 
     def __init__(self, trade_fraction: float = 0.1, *, asset: int = 0) -> None:
-        super().__init__(asset)
-        self.trade_fraction = _check_fraction("trade_fraction", trade_fraction)
+        super().__init__(asset, trade_fraction)
         self._space = gym.spaces.Discrete(3)
 
     @property
@@ -212,12 +240,25 @@ class ContinuousActions(_SingleAssetScheme):
     """
 
     def __init__(self, trade_fraction: float = 0.1, *, dead_zone: float = 0.05, asset: int = 0) -> None:
-        super().__init__(asset)
-        self.trade_fraction = _check_fraction("trade_fraction", trade_fraction)
-        if not (0.0 <= float(dead_zone) < 1.0):
-            raise ConfigError(f"dead_zone={dead_zone!r} is out of range; allowed: 0 <= dead_zone < 1")
-        self.dead_zone = float(dead_zone)
+        super().__init__(asset, trade_fraction)
+        self.dead_zone = dead_zone
         self._space = gym.spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+
+    @property
+    def dead_zone(self) -> float:
+        """Actions with ``|a|`` below this hold."""
+        return self._dead_zone
+
+    @dead_zone.setter
+    def dead_zone(self, value: float) -> None:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            v = -1.0
+        if not (0.0 <= v < 1.0):
+            raise ConfigError(f"dead_zone={value!r} is out of range; allowed: 0 <= dead_zone < 1")
+        self._dead_zone = v
+        self.settings_changed()
 
     @property
     def action_space(self) -> gym.spaces.Box:

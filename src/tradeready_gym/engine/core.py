@@ -108,6 +108,8 @@ class Engine:
         market: the candles (`MarketData`); at least 2 bars.
         config: an `EngineConfig` (defaults when None).
         n_accounts: number of independent accounts, >= 1.
+        reserve: ``(floats, ints)`` extra zeroed slots at the end of the engine's float64 and int64
+            blocks, for a caller that packs its own step arrays beside the engine's (see `reserved_room`).
 
     State (read-only numpy views, account index first, updated in place by `step` / `reset`):
         ``t`` (N,) int64 clock; ``cash``, ``equity``, ``position_value``, ``unrealized_pnl``,
@@ -130,7 +132,14 @@ class Engine:
         110.0
     """
 
-    def __init__(self, market: MarketData, config: EngineConfig | None = None, n_accounts: int = 1) -> None:
+    def __init__(
+        self,
+        market: MarketData,
+        config: EngineConfig | None = None,
+        n_accounts: int = 1,
+        *,
+        reserve: tuple[int, int] = (0, 0),
+    ) -> None:
         if not isinstance(market, MarketData):
             raise ConfigError(f"market={type(market).__name__} is not allowed; allowed: a MarketData")
         if market.n_bars < 2:
@@ -150,7 +159,18 @@ class Engine:
         self.periods_per_year = periods_per_year(self.interval_ns)
         self._sym_index = {s: j for j, s in enumerate(self.symbols)}
 
-        mkt = np.empty((T, S, K.N_MKT), dtype=np.float64)
+        # Two blocks hold every array a compiled step reads or writes, so a caller can hand the
+        # kernel a few arguments instead of many (each costs the dispatcher): float64 =
+        # market | state | room reserved by the caller; int64 = clock | room reserved by the caller.
+        f_reserve, i_reserve = (int(reserve[0]), int(reserve[1]))
+        lay = K.layout(N, S, cfg.max_orders)
+        n_mkt = T * S * K.N_MKT
+        n_state = int(lay["total"][0])
+        self._f64 = np.zeros(n_mkt + n_state + f_reserve, dtype=np.float64)
+        self._i64 = np.zeros(N + i_reserve, dtype=np.int64)
+        #: Offsets of the blocks' parts: market, state and reserved room in ``_f64``, reserved room in ``_i64``.
+        self._offsets = (0, n_mkt, n_mkt + n_state, N)
+        mkt = self._f64[:n_mkt].reshape(T, S, K.N_MKT)
         mkt[:, :, K.M_OPEN] = market.open
         mkt[:, :, K.M_HIGH] = market.high
         mkt[:, :, K.M_LOW] = market.low
@@ -161,8 +181,7 @@ class Engine:
         mkt.setflags(write=False)
         self._mkt = mkt
 
-        lay = K.layout(N, S, cfg.max_orders)
-        self._state = np.zeros(lay["total"][0], dtype=np.float64)
+        self._state = self._f64[n_mkt : n_mkt + n_state]
 
         def part(name: str) -> np.ndarray:
             off, shape = lay[name]
@@ -173,7 +192,9 @@ class Engine:
         self._pos = part("pos")
         self._orders = part("orders")
         self._fills = part("fills")
-        self._clock = np.zeros(N, dtype=np.int64)
+        self._clock = self._i64[:N]
+        #: The room reserved by the caller (``reserve``), in each block.
+        self.reserved_room = (self._f64[n_mkt + n_state :], self._i64[N:])
         self._all = np.ones(N, dtype=np.bool_)
         # kept writeable (never written): a read-only array would need its own compiled kernel
         self._no_orders = np.zeros((N, S), dtype=np.float64)

@@ -7,6 +7,7 @@ Components are batch-first: they read and write arrays whose first axis is the e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ class BatchState:
         max_steps: ``(N,)`` int64, the episode length limit (``-1``: none).
         prev_equity: ``(N,)`` float64, equity before the last step.
         extra: free room for components that need to share per-batch values.
+        on_settings_change: callables run when a component setting changes (see
+            `Component.settings_changed`).
     """
 
     engine: Any
@@ -45,6 +48,7 @@ class BatchState:
     max_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     prev_equity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
     extra: dict[str, Any] = field(default_factory=dict)
+    on_settings_change: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = self.n_envs
@@ -98,6 +102,15 @@ class Component:
         if self._state is None:
             raise RuntimeError(f"{type(self).__name__} is not attached to an environment yet")
         return self._state
+
+    def settings_changed(self) -> None:
+        """Tell the bound batch that a setting of this component changed (call it from setters).
+
+        Compiled steps keep copies of some settings; they copy them again after a change.
+        """
+        if self._state is not None:
+            for listener in self._state.on_settings_change:
+                listener()
 
     def reset_envs(self, mask: np.ndarray) -> None:
         """Start a new episode for the envs where ``mask`` is True (default: nothing to reset)."""

@@ -8,7 +8,7 @@ apply the actions -> advance the engine one bar -> reward -> observation and inf
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,8 +26,11 @@ from tradeready_gym.envs._fused import (
     C_MAX_STEPS,
     C_PARALLEL,
     N_CFG,
+    SingleLayout,
+    compiled_entry,
     fused_step,
     fused_step_parallel,
+    fused_step_single,
 )
 from tradeready_gym.envs.base import BatchState
 from tradeready_gym.envs.feed import DataFeed
@@ -38,7 +41,10 @@ from tradeready_gym.observers.window import Observer
 from tradeready_gym.stoppers.stoppers import StandardStopper, Stopper, default_stopper
 from tradeready_gym.timeframes import format_iso
 
-__all__ = ["BatchCore", "CoreViews", "StepResult", "bind_reward"]
+_F32 = np.dtype(np.float32)
+_I64 = np.int64
+
+__all__ = ["BatchCore", "CoreViews", "EpisodeHistory", "StepResult", "bind_reward"]
 
 
 class _ScalarRewardAdapter:
@@ -81,6 +87,41 @@ def bind_reward(reward: Any, n_envs: int) -> Any:
         f"reward_function={reward!r} is not a reward; allowed: a tradeready_gym.rewards reward or an object "
         "with compute(prev_equity, curr_equity, info) -> float"
     )
+
+
+class EpisodeHistory:
+    """What renderers and plotters draw: decision bars, equity after each step and the fills.
+
+    Every step advances the clock by one bar, so the decision bars are the reset bar plus
+    ``0, 1, 2, ...``. The equity curve lives beside the engine's state (the compiled step writes
+    it); the history reads it through the step counter.
+    """
+
+    def __init__(self, curve: np.ndarray, steps: np.ndarray, start: np.ndarray) -> None:
+        self._curve = curve
+        self._steps = steps
+        self._start = start
+        #: Fills of the episode so far, as in ``info["filled_orders"]``.
+        self.fills: list[dict[str, Any]] = []
+
+    def reset(self, equity: float) -> None:
+        """A new episode starts with ``equity``."""
+        self._curve[0] = equity
+        self.fills = []
+
+    def record(self, equity: float, fills: list[dict[str, Any]]) -> None:
+        """The step just taken ended with ``equity`` and made ``fills`` (steps not run by the compiled step)."""
+        self._curve[self._steps[0]] = equity
+        self.fills.extend(fills)
+
+    def bars(self) -> np.ndarray:
+        """``(n,)`` decision bars so far, reset bar first."""
+        first = int(self._start[0])
+        return np.arange(first, first + int(self._steps[0]) + 1, dtype=np.int64)
+
+    def equity_curve(self) -> np.ndarray:
+        """``(n,)`` equity at each decision bar so far (a copy)."""
+        return self._curve[: int(self._steps[0]) + 1].copy()
 
 
 class StepResult:
@@ -148,8 +189,52 @@ class BatchCore:
         self.n_envs = int(n_envs)
         self.portfolio = portfolio
         self.feed = feed
-        self.engine = Engine(feed.market, portfolio.config, n_accounts=self.n_envs)
-        self.state = BatchState(self.engine, feed, self.n_envs, portfolio.starting_balance)
+        n, n_sym = self.n_envs, feed.market.n_symbols
+        codes = np.asarray(getattr(observer, "_codes", np.zeros(0)), dtype=np.int64)
+        self._cfg = np.zeros(N_CFG, dtype=np.float64)
+        self._single: SingleLayout | None = None
+        if n == 1:
+            # the single env's small arrays live in room reserved in the engine's two blocks, so its
+            # compiled step takes few arguments (`fused_step_single`)
+            lay = self._single = SingleLayout(n_sym, codes.shape[0], feed.market.n_bars)
+            self.engine = Engine(feed.market, portfolio.config, n_accounts=1, reserve=(lay.n_floats, lay.n_ints))
+            fl, it = self.engine.reserved_room
+            f_state, f_room = self.engine._offsets[1], self.engine._offsets[2]
+            it[: SingleLayout.N_HEADER] = (f_state, f_room, feed.market.n_bars, n_sym, codes.shape[0])
+            it[lay.i_codes :] = codes
+            self._cfg = fl[:N_CFG]
+            prev_equity = fl[lay.f_prev : lay.f_prev + 1]
+            self._reward_buf = fl[lay.f_reward : lay.f_reward + 1]
+            self._oq = fl[lay.f_orders : lay.f_orders + n_sym].reshape(1, n_sym)
+            self._box_actions = fl[lay.f_action : lay.f_action + 1].reshape(1, 1)
+            self._out = fl[lay.f_out : lay.f_curve]
+            curve = fl[lay.f_curve :]
+            slots = (("steps", lay.i_steps), ("start", lay.i_start), ("end", lay.i_end), ("max_steps", lay.i_max))
+            views = {name: it[k : k + 1] for name, k in slots}
+        else:
+            self.engine = Engine(feed.market, portfolio.config, n_accounts=n)
+            prev_equity = np.zeros(n, dtype=np.float64)
+            self._reward_buf = np.zeros(n, dtype=np.float64)
+            self._oq = np.zeros((n, n_sym), dtype=np.float64)
+            self._box_actions = np.zeros((n, 1), dtype=np.float64)
+            self._out = np.zeros(0, dtype=np.float64)
+            curve = None
+            views = {name: np.zeros(n, dtype=np.int64) for name in ("steps", "start", "end", "max_steps")}
+        views["max_steps"][:] = -1
+        prev_equity[:] = portfolio.starting_balance
+        self.state = BatchState(
+            self.engine,
+            feed,
+            n,
+            portfolio.starting_balance,
+            steps=views["steps"],
+            start=views["start"],
+            end=views["end"],
+            max_steps=views["max_steps"],
+            prev_equity=prev_equity,
+        )
+        #: The single env's `EpisodeHistory` (None for a batch of several envs).
+        self.history = None if curve is None else EpisodeHistory(curve, views["steps"], views["start"])
         self.action_scheme = action_scheme
         self.observer = observer
         self.stopper = stopper if stopper is not None else default_stopper()
@@ -178,16 +263,20 @@ class BatchCore:
         # the standard stopper already terminates at the end of data (and masks truncation)
         self._stopper_ends_data = isinstance(self.stopper, StandardStopper)
         self._fused = self._fused_settings()
-        self._fused_key: tuple[Any, ...] | None = None
+        # settings a user may change between steps are copied into the compiled step's settings
+        # before the first step and again after a component reports a change
+        self._settings_stale = True
+        self.state.on_settings_change.append(self._settings_changed)
         self._fused_discrete = self._fused is not None and self._fused[C_KIND] == 0.0
         self._fused_parallel = self._fused is not None and self._fused[C_PARALLEL] != 0.0
         self._obs_shape = (self.n_envs, self.obs_size)
-        self._oq = np.zeros((self.n_envs, self.feed.market.n_symbols), dtype=np.float64)
         self._no_int_actions = np.zeros(self.n_envs, dtype=np.int64)
-        self._no_box_actions = np.zeros((self.n_envs, 1), dtype=np.float64)
-        self._one_action = np.zeros(1, dtype=np.int64)
-        self._one_args: list[Any] | None = None
-        self._reward_buf = np.zeros(self.n_envs, dtype=np.float64)
+        #: ``step_one(action) -> (obs, reward, terminated, truncated, info)``: `step` of a batch of
+        #: one with its info, as Python scalars and the observation row (the single env's step;
+        #: `history` gets the equity and the fills). A function prepared at the first step.
+        self.step_one: Callable[[Any], tuple[np.ndarray, float, bool, bool, dict[str, Any]]] = (
+            self._single_step_setup
+        )
         self._term_buf = np.zeros(self.n_envs, dtype=np.bool_)
         self._trunc_buf = np.zeros(self.n_envs, dtype=np.bool_)
 
@@ -209,13 +298,31 @@ class BatchCore:
             and type(self.informer) is DefaultInformer
         ):
             return None
-        cfg = np.zeros(N_CFG, dtype=np.float64)
+        cfg = self._cfg
         cfg[C_KIND] = 0.0 if type(self.action_scheme) is DiscreteActions else 1.0
         cfg[C_LOOKBACK] = self.observer.lookback
         cfg[C_INV_START] = 1.0 / self.state.starting_balance
-        cfg[C_FLOOR] = self.stopper._floor_value
         cfg[C_PARALLEL] = 1.0 if self.n_envs >= K.PARALLEL_MIN_ACCOUNTS else 0.0
         return cfg
+
+    def _refresh_settings(self, cfg: np.ndarray) -> None:
+        """Copy the settings a user may change between steps into ``cfg`` (when any of them changed).
+
+        The components report their setting changes (`Component.settings_changed`), so a step
+        does not read every setting.
+        """
+        scheme: Any = self.action_scheme
+        stopper: Any = self.stopper
+        cfg[C_ASSET] = scheme.asset
+        cfg[C_FRACTION] = scheme.trade_fraction
+        cfg[C_DEAD_ZONE] = getattr(scheme, "dead_zone", 0.0)
+        cfg[C_MAX_STEPS] = -1 if stopper.episode_length is None else stopper.episode_length
+        cfg[C_FLOOR] = stopper._floor_value
+        self._settings_stale = False
+
+    def _settings_changed(self) -> None:
+        self._settings_stale = True
+        self.step_one = self._single_step_setup  # the single env's step is prepared again
 
     @property
     def components(self) -> dict[str, Any]:
@@ -262,6 +369,8 @@ class BatchCore:
         for c in (self.action_scheme, self.observer, self.stopper, self.informer):
             c.reset_envs(mask)
         self.reward.reset_envs(mask)
+        if self.history is not None:
+            self.history.reset(self.engine.equity.item(0))
 
     # ------------------------------------------------------------------ steps
     def observe(self) -> np.ndarray:
@@ -320,80 +429,74 @@ class BatchCore:
             f"env(s) {np.flatnonzero(at_end).tolist()} reached the end of their data; call reset() before step()"
         )
 
-    def step_one(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """`step` of a batch of one with its info: ``(obs, reward, terminated, truncated, info)``.
-
-        The single env's step: Python scalars and the observation row, without the batch result.
-        """
-        if self._fused is None or self.n_envs != 1:
-            res = self.step(np.asarray(action)[None], with_infos=True, fresh=False)
-            assert res.infos is not None
-            return res.obs[0], res.reward.item(0), res.terminated.item(0), res.truncated.item(0), res.infos[0]
-        cfg = self._fused
-        scheme: Any = self.action_scheme
-        tp = type(action)
-        if self._fused_discrete:
-            # a Python or numpy int in range is the validated action itself; anything else is checked
-            if (tp is int or tp is np.int64) and 0 <= action < 3:
-                acts_i = self._one_action
-                acts_i[0] = action
-            else:
-                acts_i = scheme.validate(np.asarray(action)[None])
-            acts_f = self._no_box_actions
+    def _single_step_setup(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """`step_one` before the first step and after a setting changed: prepare, then step."""
+        if self._fused is None or self.history is None:
+            self.step_one = self._step_one_components
         else:
-            acts_i, acts_f = self._no_int_actions, scheme.validate(np.asarray(action)[None])
-        # settings a user may change between steps are read every step, as the components do
-        stopper: Any = self.stopper
-        key = (scheme.asset, scheme.trade_fraction, getattr(scheme, "dead_zone", 0.0), stopper.episode_length)
-        if key != self._fused_key:
-            self._fused_key = key
-            cfg[C_ASSET], cfg[C_FRACTION], cfg[C_DEAD_ZONE] = key[:3]
-            cfg[C_MAX_STEPS] = -1 if key[3] is None else key[3]
-        args = self._one_args
-        if args is None:
-            args = self._one_args = self._fused_args()
-        args[1] = acts_i
-        args[2] = acts_f
-        obs = args[15] = np.empty(self._obs_shape, dtype=np.float32)
-        code = fused_step(*args)
-        if code:
-            eng = self.engine
-            if code == AT_END:
-                self._raise_at_end(eng.t >= self.state.end)
-            eng._raise_step(int(code), self._oq)
-        return (
-            obs[0], self._reward_buf.item(0), self._term_buf.item(0), self._trunc_buf.item(0), self.informer.info(0)
-        )
+            if self._settings_stale:
+                self._refresh_settings(self._cfg)
+            self.step_one = self._single_step()
+        return self.step_one(action)
 
-    def _fused_args(self) -> list[Any]:
-        """The arguments of `fused_step` for a whole-batch step (slots 1, 2 and 15 are set per step).
+    def _single_step(self) -> Callable[[Any], tuple[np.ndarray, float, bool, bool, dict[str, Any]]]:
+        """The single env's step: one call of the compiled code (`fused_step_single`), then its info.
 
-        Every array here is allocated once, when the core and its components are built and bound.
+        Returns a function of the action; everything it needs is bound here, once, so that a step
+        looks nothing up (the compiled code for the arguments' types, the blocks, the informer).
         """
-        st = self.state
         eng = self.engine
         observer: Any = self.observer
-        return [
-            self._fused,
-            self._no_int_actions,
-            self._no_box_actions,
-            eng._mkt,
-            eng._state,
-            eng._clock,
-            self.feed.close,
-            self._oq,
-            eng._all,
-            False,
-            st.steps,
-            st.prev_equity,
-            st.end,
-            observer._rows,
-            observer._codes,
-            None,
-            self._reward_buf,
-            self._term_buf,
-            self._trunc_buf,
-        ]
+        scheme: Any = self.action_scheme
+        informer: Any = self.informer
+        history = self.history
+        assert history is not None
+        args = (eng._f64, eng._i64, observer._rows)
+        size = self.obs_size
+        call = compiled_entry(fused_step_single, (0, np.empty(size, _F32), *args))
+        f64, i64, rows = args
+        out_view = self._out
+        info_from_numbers = informer.info_from_numbers
+        validate = scheme.validate
+        raise_step = self._raise_step
+        empty = np.empty
+        discrete = self._fused_discrete
+        box = self._box_actions
+
+        def step_one(action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+            tp = type(action)
+            if discrete:
+                # a Python or numpy int in range is the validated action itself; anything else is checked
+                if not ((tp is int or tp is _I64) and 0 <= action < 3):
+                    action = validate(np.asarray(action)[None]).item(0)
+            else:
+                box[:] = validate(np.asarray(action)[None])
+                action = 0
+            obs = empty(size, _F32)
+            code, term, trunc, t, step, total, n_fills = call(action, obs, f64, i64, rows)
+            if code:
+                raise_step(code)
+            out = out_view.tolist()
+            info = info_from_numbers(out, t, step, total, n_fills, 0)
+            if n_fills:
+                history.fills.extend(info["filled_orders"])
+            return obs, out[0], term, trunc, info
+
+        return step_one
+
+    def _step_one_components(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        res = self.step(np.asarray(action)[None], with_infos=True, fresh=False)
+        assert res.infos is not None
+        info = res.infos[0]
+        if self.history is not None:
+            self.history.record(info["equity"], info["filled_orders"])
+        return res.obs[0], res.reward.item(0), res.terminated.item(0), res.truncated.item(0), info
+
+    def _raise_step(self, code: int) -> None:
+        eng = self.engine
+        if code == AT_END:
+            self._raise_at_end(eng.t >= self.state.end)
+        eng._raise_step(int(code), self._oq)
 
     def _step_fused(self, actions: Any, active: np.ndarray | None, with_infos: bool, fresh: bool) -> StepResult:
         """`step` of the standard components in one compiled call (`tradeready_gym.envs._fused`)."""
@@ -403,15 +506,10 @@ class BatchCore:
         eng = self.engine
         scheme: Any = self.action_scheme
         validated = scheme.validate(actions)
-        # settings a user may change between steps are read every step, as the components do
-        stopper: Any = self.stopper
-        key = (scheme.asset, scheme.trade_fraction, getattr(scheme, "dead_zone", 0.0), stopper.episode_length)
-        if key != self._fused_key:
-            self._fused_key = key
-            cfg[C_ASSET], cfg[C_FRACTION], cfg[C_DEAD_ZONE] = key[:3]
-            cfg[C_MAX_STEPS] = -1 if key[3] is None else key[3]
+        if self._settings_stale:
+            self._refresh_settings(cfg)
         if self._fused_discrete:
-            acts_i, acts_f = validated, self._no_box_actions
+            acts_i, acts_f = validated, self._box_actions
         else:
             acts_i, acts_f = self._no_int_actions, validated
         n = self.n_envs

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from tradeready_gym.actions.schemes import ActionScheme
-from tradeready_gym.envs.core import BatchCore, CoreViews
+from tradeready_gym.envs.core import BatchCore, CoreViews, EpisodeHistory
 from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
 from tradeready_gym.errors import ConfigError
@@ -59,42 +59,6 @@ class Clock:
 
     def __repr__(self) -> str:
         return f"Clock(step={self.step}, index={self.index}, time={self.time!r})"
-
-
-class EpisodeHistory:
-    """What renderers and plotters draw: decision bars, equity after each step, and the fills."""
-
-    def __init__(self) -> None:
-        self._bars = np.zeros(0, dtype=np.int64)
-        self._equity = np.zeros(0, dtype=np.float64)
-        self._n = 0
-        self.fills: list[dict[str, Any]] = []
-
-    def reset(self, capacity: int, bar: int, equity: float) -> None:
-        self._bars = np.empty(capacity + 1, dtype=np.int64)
-        self._equity = np.empty(capacity + 1, dtype=np.float64)
-        self._bars[0] = bar
-        self._equity[0] = equity
-        self._n = 1
-        self.fills = []
-
-    def record(self, bar: int, equity: float, fills: list[dict[str, Any]]) -> None:
-        if self._n == self._bars.shape[0]:
-            self._bars = np.resize(self._bars, 2 * self._n)
-            self._equity = np.resize(self._equity, 2 * self._n)
-        self._bars[self._n] = bar
-        self._equity[self._n] = equity
-        self._n += 1
-        if fills:
-            self.fills.extend(fills)
-
-    def bars(self) -> np.ndarray:
-        """``(n,)`` decision bars so far, reset bar first."""
-        return self._bars[: self._n]
-
-    def equity_curve(self) -> np.ndarray:
-        """``(n,)`` equity at each decision bar so far."""
-        return self._equity[: self._n]
 
 
 class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
@@ -162,11 +126,14 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         self.plotter = plotter
         self.action_space = action_scheme.action_space
         self.observation_space = observer.observation_space
-        self.history = EpisodeHistory()
+        history = self._core.history
+        assert history is not None
+        #: The episode so far (decision bars, equity curve, fills), for renderers and plotters.
+        self.history: EpisodeHistory = history
         #: The keyword arguments a preset was built with (tracking settings included); {} otherwise.
         self.settings: dict[str, Any] = {}
         self._clock = Clock(self._core)
-        self._last: ObsState | None = None
+        self._last: tuple[np.ndarray, float, bool, bool, dict[str, Any]] | None = None
         self._needs_reset = True
         self._all = np.ones(1, dtype=bool)
 
@@ -188,7 +155,7 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         """Observation, reward, terminated, truncated and info of the last reset or step."""
         if self._last is None:
             raise gym.error.ResetNeeded("call reset() before reading last_state")
-        return self._last
+        return ObsState(*self._last)
 
     @property
     def last_info(self) -> dict[str, Any]:
@@ -220,10 +187,9 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         core.reset_envs(self._all, np.array([start], dtype=np.int64))
         obs = core.observe()[0]
         info = core.informer.info(0)
-        self.history.reset(int(core.state.total_steps()[0]), start, info["equity"])
         if self.renderer is not None:
             self.renderer.reset()
-        self._last = ObsState(obs, 0.0, False, False, info)
+        self._last = (obs, 0.0, False, False, info)
         self._needs_reset = False
         return obs, info
 
@@ -244,15 +210,13 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         """Apply ``action`` and advance one bar; returns ``(obs, reward, terminated, truncated, info)``."""
         if self._needs_reset:
             raise gym.error.ResetNeeded("call reset() before step(), and again after an episode ends")
-        core = self._core
-        obs, reward, term, trunc, info = core.step_one(action)
-        self.history.record(core.engine._clock.item(0), info["equity"], info["filled_orders"])
-        self._last = ObsState(obs, reward, term, trunc, info)
-        if term or trunc:
+        last = self._core.step_one(action)
+        self._last = last
+        if last[2] or last[3]:
             self._needs_reset = True
         if self.render_mode == "human":
             self.render()
-        return obs, reward, term, trunc, info
+        return last
 
     def render(self) -> Any:
         """A frame for ``render_mode``: text line (``ansi``), image array (``rgb_array``), or None."""

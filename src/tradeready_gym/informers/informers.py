@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
 
 from tradeready_gym.engine import _kernel as K
 from tradeready_gym.engine.core import FILL_KINDS
 from tradeready_gym.envs.base import Component
+from tradeready_gym.informers._kernels import _batch_numbers, _batch_numbers_parallel
 from tradeready_gym.observers.window import PARALLEL_MIN_ENVS
 from tradeready_gym.timeframes import format_iso
 
@@ -57,130 +57,13 @@ def fill_to_dict(fill: Any, iso: Callable[[int], str] = format_iso) -> dict[str,
     return out
 
 
-@njit(cache=True, inline="always")
-def _env_numbers(
-    equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
-    floats, ints, prices, positions, iso_rows, iso_out, i,
-):
-    floats[0, i] = equity[i]
-    floats[1, i] = cash[i]
-    floats[2, i] = posval[i]
-    floats[3, i] = upnl[i]
-    floats[4, i] = realized[i]
-    floats[5, i] = fees[i]
-    step = steps[i]
-    total = end[i] - start[i]
-    if max_steps[i] >= 0 and max_steps[i] < total:
-        total = max_steps[i]
-    floats[6, i] = 100.0 * step / total if total > 0 else 100.0
-    ints[0, i] = step
-    ints[1, i] = total
-    ints[2, i] = int(fill_count[i]) if step > 0 else 0
-    for j in range(qty.shape[1]):
-        prices[i, j] = close[t[i], j]
-        positions[i, j] = qty[i, j]
-    for k in range(iso_rows.shape[1]):
-        iso_out[i, k] = iso_rows[t[i], k]
-
-
-@njit(cache=True, nogil=True)
-def _batch_numbers(
-    equity: np.ndarray,
-    cash: np.ndarray,
-    posval: np.ndarray,
-    upnl: np.ndarray,
-    realized: np.ndarray,
-    fees: np.ndarray,
-    fill_count: np.ndarray,
-    t: np.ndarray,
-    close: np.ndarray,
-    qty: np.ndarray,
-    steps: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-    max_steps: np.ndarray,
-    floats: np.ndarray,
-    ints: np.ndarray,
-    prices: np.ndarray,
-    positions: np.ndarray,
-    iso_rows: np.ndarray,
-    iso_out: np.ndarray,
-) -> None:
-    """One pass over the batch: the numeric info fields and the decision time of every env.
-
-    ``floats`` (7, N): equity, cash, position value, unrealized PnL, realized PnL, fees, progress %;
-    ``ints`` (3, N): step, total steps, fills of the last step; ``prices`` / ``positions`` (N, S);
-    ``iso_out`` (N, K) uint32: row ``t`` of ``iso_rows`` (the feed's ISO strings as K UCS-4 code
-    units per bar) for each env's clock ``t``.
-    """
-    for i in range(t.shape[0]):
-        _env_numbers(
-            equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
-            floats, ints, prices, positions, iso_rows, iso_out, i,
-        )
-
-
-@njit(cache=True, parallel=True)
-def _batch_numbers_parallel(
-    equity: np.ndarray,
-    cash: np.ndarray,
-    posval: np.ndarray,
-    upnl: np.ndarray,
-    realized: np.ndarray,
-    fees: np.ndarray,
-    fill_count: np.ndarray,
-    t: np.ndarray,
-    close: np.ndarray,
-    qty: np.ndarray,
-    steps: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-    max_steps: np.ndarray,
-    floats: np.ndarray,
-    ints: np.ndarray,
-    prices: np.ndarray,
-    positions: np.ndarray,
-    iso_rows: np.ndarray,
-    iso_out: np.ndarray,
-) -> None:
-    """`_batch_numbers` with the envs split over threads (large batches; the same values)."""
-    for i in prange(t.shape[0]):
-        _env_numbers(
-            equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
-            floats, ints, prices, positions, iso_rows, iso_out, i,
-        )
-
-
-def _fill_dicts(eng: Any, feed: Any, i: int, n: int) -> list[dict[str, Any]]:
-    """The last step's ``n`` fills of account ``i``, equal to `fill_to_dict` of `Engine.last_fills`.
-
-    Read straight from the engine's fill table: the time of a fill is the open time of its bar, or
-    the bar's close time for fills at the close, as the feed's precomputed ISO strings.
-    """
-    symbols = feed.symbols
-    close_iso, open_iso, _ = feed.lists()
-    out = []
-    for sym, side, qty, price, fee, kind, bar, at_close, *_ in eng._fills[i, :n].tolist():
-        b = int(bar)
-        out.append(
-            {
-                "symbol": symbols[int(sym)],
-                "side": "buy" if side > 0 else "sell",
-                "quantity": qty,
-                "price": price,
-                "fee": fee,
-                "time": close_iso[b] if at_close else open_iso[b],
-                "kind": FILL_KINDS[int(kind)],
-            }
-        )
-    return out
-
-
 _A_EQUITY, _A_CASH, _A_POSVAL, _A_UPNL = K.A_EQUITY, K.A_CASH, K.A_POSVAL, K.A_UPNL
 _A_REALIZED, _A_FEES, _A_STEP_FILLS = K.A_REALIZED, K.A_FEES, K.A_STEP_FILLS
 _P_QTY = K.P_QTY
-# `_fill_dicts` unpacks the fill table's columns in this order
+_FILL_KIND_OF = {float(code): name for code, name in FILL_KINDS.items()}
+# `DefaultInformer._fills` reads the fill table's columns in this order
 assert (K.F_SYM, K.F_SIDE, K.F_QTY, K.F_PRICE, K.F_FEE, K.F_KIND, K.F_BAR, K.F_AT_CLOSE) == tuple(range(8))
+assert K.N_FILL == 10
 
 
 class Informer(Component):
@@ -214,8 +97,20 @@ class DefaultInformer(Informer):
     #: Fill the batch arrays on all cores: None decides by the batch size (`PARALLEL_MIN_ENVS`).
     parallel: bool | None = None
 
-    _per_bar_cache: tuple[Any, tuple[tuple[str, ...], list[str], list[list[float]]]] | None = None
     _iso_cache: tuple[Any, tuple[np.ndarray, np.ndarray]] | None = None
+    _symbols: tuple[str, ...] = ()
+    _close_iso: list[str] | None = None
+    _open_iso: list[str] = []  # noqa: RUF012 (replaced per instance)
+    _fill_tables: list[list[np.ndarray]] | None = None
+
+    def bind(self, state: Any) -> None:
+        super().bind(state)
+        self._symbols = tuple(state.feed.symbols)
+        # keyed by the float codes of the fill table, so a lookup needs no int conversion
+        self._symbol_of = {float(j): sym for j, sym in enumerate(self._symbols)}
+        # looked up at the first info: the feed's ISO close / open times, each account's fill table
+        self._close_iso = None
+        self._fill_tables = None
 
     def info(self, i: int = 0) -> dict[str, Any]:
         st = self._state
@@ -229,41 +124,89 @@ class DefaultInformer(Informer):
         limit = st.max_steps.item(i)
         if 0 <= limit < total:
             total = limit
-        symbols, close_iso, close_rows = self._per_bar(st)
-        n_fills = int(row[_A_STEP_FILLS]) if step > 0 else 0
-        if len(symbols) == 1:
+        numbers = [
+            0.0,
+            row[_A_EQUITY],
+            row[_A_CASH],
+            row[_A_POSVAL],
+            row[_A_UPNL],
+            row[_A_REALIZED],
+            row[_A_FEES],
+            100.0 * step / total if total > 0 else 100.0,
+        ]
+        numbers += st.feed.lists()[2][t]
+        numbers += eng._pos[i, :, _P_QTY].tolist()
+        return self.info_from_numbers(numbers, t, step, total, int(row[_A_STEP_FILLS]) if step > 0 else 0, i)
+
+    def info_from_numbers(
+        self, numbers: list[float], t: int, step: int, total: int, n_fills: int, i: int = 0
+    ) -> dict[str, Any]:
+        """The info dict of env ``i`` from its numbers (the compiled single-env step computes them).
+
+        ``numbers``: a value not used here (the step's reward), then equity, cash, position value,
+        unrealized PnL, realized PnL, fees, progress %, the closes and the quantities held per
+        symbol; ``t`` is the env's clock bar, ``n_fills`` the fills of its last step.
+        """
+        close_iso = self._close_iso
+        if close_iso is None:
+            close_iso, self._open_iso, _ = self.state.feed.lists()
+            self._close_iso = close_iso
+        symbols = self._symbols
+        s = len(symbols)
+        _, equity, cash, posval, upnl, realized, fees, progress = numbers[:8]
+        if s == 1:
             sym = symbols[0]
-            prices = {sym: close_rows[t][0]}
-            positions = {sym: eng._pos.item(i, 0, _P_QTY)}
+            prices = {sym: numbers[8]}
+            positions = {sym: numbers[9]}
         else:
-            prices = dict(zip(symbols, close_rows[t], strict=True))
-            positions = dict(zip(symbols, eng._pos[i, :, _P_QTY].tolist(), strict=True))
+            prices = dict(zip(symbols, numbers[8 : 8 + s], strict=True))
+            positions = dict(zip(symbols, numbers[8 + s : 8 + 2 * s], strict=True))
         return {
-            "equity": row[_A_EQUITY],
-            "available_cash": row[_A_CASH],
-            "position_value": row[_A_POSVAL],
-            "unrealized_pnl": row[_A_UPNL],
-            "realized_pnl": row[_A_REALIZED],
-            "fees_paid": row[_A_FEES],
+            "equity": equity,
+            "available_cash": cash,
+            "position_value": posval,
+            "unrealized_pnl": upnl,
+            "realized_pnl": realized,
+            "fees_paid": fees,
             "virtual_time": close_iso[t],
             "step": step,
             "total_steps": total,
-            "progress_pct": 100.0 * step / total if total > 0 else 100.0,
-            "filled_orders": _fill_dicts(eng, st.feed, i, n_fills) if n_fills > 0 else [],
+            "progress_pct": progress,
+            "filled_orders": self._fills(i, n_fills) if n_fills > 0 else [],
             "prices": prices,
             "positions": positions,
         }
 
-    def _per_bar(self, st: Any) -> tuple[tuple[str, ...], list[str], list[list[float]]]:
-        """The symbols, ISO close times and close rows of the bound feed (looked up once per feed)."""
-        cached = self._per_bar_cache
-        if cached is not None and cached[0] is st:
-            return cached[1]
-        feed = st.feed
-        close_iso, _, close_rows = feed.lists()
-        values = (tuple(feed.symbols), close_iso, close_rows)
-        self._per_bar_cache = (st, values)
-        return values
+    def _fills(self, i: int, n: int) -> list[dict[str, Any]]:
+        """The last step's ``n`` fills of env ``i``, equal to `fill_to_dict` of `Engine.last_fills`.
+
+        Read straight from the engine's fill table (its float columns index the symbol and kind
+        tables directly): the time of a fill is the open time of its bar, or the bar's close time
+        for fills at the close, as the feed's precomputed ISO strings.
+        """
+        tables = self._fill_tables
+        if tables is None:  # the rows of every env's fill table, as views made once
+            tables = self._fill_tables = [list(table) for table in self.state.engine._fills]
+        rows = tables[i]
+        symbol_of = self._symbol_of
+        close_iso = self._close_iso
+        assert close_iso is not None
+        open_iso = self._open_iso
+        out = []
+        for k in range(n):
+            sym, side, qty, price, fee, kind, bar, at_close, _, _ = rows[k].tolist()
+            out.append(
+                {
+                    "symbol": symbol_of[sym],
+                    "side": "buy" if side > 0 else "sell",
+                    "quantity": qty,
+                    "price": price,
+                    "fee": fee,
+                    "time": (close_iso if at_close else open_iso)[int(bar)],
+                    "kind": _FILL_KIND_OF[kind],
+                }
+            )
+        return out
 
     def batch_info(self) -> dict[str, Any]:
         st = self.state

@@ -156,8 +156,32 @@ class StandardStopper(Stopper):
     """
 
     def __init__(self, equity_floor: float = 0.1, episode_length: int | None = None) -> None:
-        self.floor = EquityFloorStopper(equity_floor).floor
-        self.episode_length = None if episode_length is None else EpisodeLengthStopper(episode_length).max_steps
+        self.floor = equity_floor
+        self.episode_length = episode_length
+
+    @property
+    def floor(self) -> float:
+        """Fraction of the starting balance at or below which an episode is truncated (0: never)."""
+        return self._floor
+
+    @floor.setter
+    def floor(self, value: float) -> None:
+        self._floor = EquityFloorStopper(value).floor
+        if self._state is not None:
+            self._floor_value = self._floor * self._state.starting_balance
+        self.settings_changed()
+
+    @property
+    def episode_length(self) -> int | None:
+        """Steps per episode (None: until the end of data or the equity floor)."""
+        return self._episode_length
+
+    @episode_length.setter
+    def episode_length(self, value: int | None) -> None:
+        self._episode_length = None if value is None else EpisodeLengthStopper(value).max_steps
+        if self._state is not None:
+            self._state.max_steps[:] = -1 if self._episode_length is None else self._episode_length
+        self.settings_changed()
 
     def bind(self, state: BatchState) -> None:
         super().bind(state)

@@ -1,0 +1,116 @@
+"""Compiled info kernels: the numeric info fields of every env of a batch in one pass."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["N_INFO_FLOATS", "N_INFO_INTS", "_batch_numbers", "_batch_numbers_parallel", "_env_numbers"]
+
+#: Rows of the ``floats`` output of `_env_numbers`: equity, cash, position value, unrealized PnL,
+#: realized PnL, fees, progress %.
+N_INFO_FLOATS = 7
+#: Rows of the ``ints`` output: step, total steps, fills of the last step.
+N_INFO_INTS = 3
+
+
+@njit(cache=True, inline="always")
+def _env_numbers(
+    equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
+    floats, ints, prices, positions, i,
+):
+    """The numeric info fields of env ``i`` (see `_batch_numbers`)."""
+    floats[0, i] = equity[i]
+    floats[1, i] = cash[i]
+    floats[2, i] = posval[i]
+    floats[3, i] = upnl[i]
+    floats[4, i] = realized[i]
+    floats[5, i] = fees[i]
+    step = steps[i]
+    total = end[i] - start[i]
+    if max_steps[i] >= 0 and max_steps[i] < total:
+        total = max_steps[i]
+    floats[6, i] = 100.0 * step / total if total > 0 else 100.0
+    ints[0, i] = step
+    ints[1, i] = total
+    ints[2, i] = int(fill_count[i]) if step > 0 else 0
+    for j in range(qty.shape[1]):
+        prices[i, j] = close[t[i], j]
+        positions[i, j] = qty[i, j]
+
+
+@njit(cache=True, inline="always")
+def _env_iso(t, iso_rows, iso_out, i):
+    """Row ``t[i]`` of the feed's ISO strings (UCS-4 code units) into ``iso_out[i]``."""
+    for k in range(iso_rows.shape[1]):
+        iso_out[i, k] = iso_rows[t[i], k]
+
+
+@njit(cache=True, nogil=True)
+def _batch_numbers(
+    equity: np.ndarray,
+    cash: np.ndarray,
+    posval: np.ndarray,
+    upnl: np.ndarray,
+    realized: np.ndarray,
+    fees: np.ndarray,
+    fill_count: np.ndarray,
+    t: np.ndarray,
+    close: np.ndarray,
+    qty: np.ndarray,
+    steps: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    max_steps: np.ndarray,
+    floats: np.ndarray,
+    ints: np.ndarray,
+    prices: np.ndarray,
+    positions: np.ndarray,
+    iso_rows: np.ndarray,
+    iso_out: np.ndarray,
+) -> None:
+    """One pass over the batch: the numeric info fields and the decision time of every env.
+
+    ``floats`` (7, N): equity, cash, position value, unrealized PnL, realized PnL, fees, progress %;
+    ``ints`` (3, N): step, total steps, fills of the last step; ``prices`` / ``positions`` (N, S);
+    ``iso_out`` (N, K) uint32: row ``t`` of ``iso_rows`` (the feed's ISO strings as K UCS-4 code
+    units per bar) for each env's clock ``t``.
+    """
+    for i in range(t.shape[0]):
+        _env_numbers(
+            equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
+            floats, ints, prices, positions, i,
+        )
+        _env_iso(t, iso_rows, iso_out, i)
+
+
+@njit(cache=True, parallel=True)
+def _batch_numbers_parallel(
+    equity: np.ndarray,
+    cash: np.ndarray,
+    posval: np.ndarray,
+    upnl: np.ndarray,
+    realized: np.ndarray,
+    fees: np.ndarray,
+    fill_count: np.ndarray,
+    t: np.ndarray,
+    close: np.ndarray,
+    qty: np.ndarray,
+    steps: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    max_steps: np.ndarray,
+    floats: np.ndarray,
+    ints: np.ndarray,
+    prices: np.ndarray,
+    positions: np.ndarray,
+    iso_rows: np.ndarray,
+    iso_out: np.ndarray,
+) -> None:
+    """`_batch_numbers` with the envs split over threads (large batches; the same values)."""
+    for i in prange(t.shape[0]):
+        _env_numbers(
+            equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
+            floats, ints, prices, positions, i,
+        )
+        _env_iso(t, iso_rows, iso_out, i)
