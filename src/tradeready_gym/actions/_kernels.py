@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from tradeready_gym.engine._kernel import NO_NRT
+
 __all__ = ["continuous_env", "continuous_orders", "discrete_env", "discrete_orders"]
 
 
@@ -37,7 +39,7 @@ def continuous_env(actions, j, fraction, dead_zone, t, close, equity, cash, qty,
         out[i, j] = -min(notional / price, held)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def discrete_orders(
     actions: np.ndarray,
     j: int,
@@ -54,7 +56,7 @@ def discrete_orders(
         discrete_env(actions, j, fraction, t, close, equity, cash, qty, out, i)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def continuous_orders(
     actions: np.ndarray,
     j: int,

@@ -97,8 +97,9 @@ DUST_NOTIONAL = 1e-8
 # error codes (negative: account index; positive: flat index of a NaN order)
 ERR_OK = 0
 
-# compiler options of the step kernels: no reference-counting runtime (they never allocate)
-_NO_NRT: dict[str, Any] = {"_nrt": False}
+#: Compiler options of kernels that never allocate: no reference-counting runtime (every array
+#: view and argument would otherwise pay atomic reference-count updates).
+NO_NRT: dict[str, Any] = {"_nrt": False}
 
 # batches of at least this many accounts are stepped by `step_kernel_parallel`
 PARALLEL_MIN_ACCOUNTS = 128
@@ -632,7 +633,7 @@ def _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_c
     clock[i] = b
 
 
-@njit(cache=True, **_NO_NRT)
+@njit(cache=True, **NO_NRT)
 def step_kernel(mkt, state, clock, oq, active):
     """Advance every active account by one bar. Returns 0, or an error code and changes nothing.
 
@@ -653,7 +654,7 @@ def step_kernel(mkt, state, clock, oq, active):
     return ERR_OK
 
 
-@njit(cache=True, parallel=True, **_NO_NRT)
+@njit(cache=True, parallel=True, **NO_NRT)
 def step_kernel_parallel(mkt, state, clock, oq, active):
     """`step_kernel` with the accounts split over threads (for large batches).
 

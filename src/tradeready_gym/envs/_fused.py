@@ -120,7 +120,7 @@ def _env_outcome(  # type: ignore[no-untyped-def]
 
 
 # ------------------------------------------------------------------------------------- drivers
-@njit(cache=True, **K._NO_NRT)
+@njit(cache=True, **K.NO_NRT)
 def fused_step(
     cfg: np.ndarray,
     actions_i: np.ndarray,
@@ -172,7 +172,7 @@ def fused_step(
     return 0
 
 
-@njit(cache=True, parallel=True, **K._NO_NRT)
+@njit(cache=True, parallel=True, **K.NO_NRT)
 def fused_step_parallel(
     cfg: np.ndarray,
     actions_i: np.ndarray,
@@ -268,7 +268,7 @@ _I_CODES = _I_FLAGS + 4
 _H_STATE, _H_ROOM, _H_BARS, _H_SYMBOLS, _H_CODES = range(5)
 
 
-@njit(cache=True, **K._NO_NRT)
+@njit(cache=True, **K.NO_NRT)
 def fused_step_single(
     action: int, obs: np.ndarray, f64: np.ndarray, i64: np.ndarray, rows: np.ndarray
 ) -> tuple[int, bool, bool, int, int, int, int]:

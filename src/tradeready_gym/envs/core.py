@@ -456,7 +456,7 @@ class BatchCore:
         call = compiled_entry(fused_step_single, (0, np.empty(size, _F32), *args))
         f64, i64, rows = args
         out_view = self._out
-        info_from_numbers = informer.info_from_numbers
+        make_info = informer.info_builder(0)
         validate = scheme.validate
         raise_step = self._raise_step
         empty = np.empty
@@ -477,7 +477,7 @@ class BatchCore:
             if code:
                 raise_step(code)
             out = out_view.tolist()
-            info = info_from_numbers(out, t, step, total, n_fills, 0)
+            info = make_info(out, t, step, total, n_fills)
             if n_fills:
                 history.fills.extend(info["filled_orders"])
             return obs, out[0], term, trunc, info

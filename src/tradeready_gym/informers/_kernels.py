@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from tradeready_gym.engine._kernel import NO_NRT
+
 __all__ = ["N_INFO_FLOATS", "N_INFO_INTS", "_batch_numbers", "_batch_numbers_parallel", "_env_numbers"]
 
 #: Rows of the ``floats`` output of `_env_numbers`: equity, cash, position value, unrealized PnL,
@@ -46,7 +48,7 @@ def _env_iso(t, iso_rows, iso_out, i):
         iso_out[i, k] = iso_rows[t[i], k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _batch_numbers(
     equity: np.ndarray,
     cash: np.ndarray,
@@ -84,7 +86,7 @@ def _batch_numbers(
         _env_iso(t, iso_rows, iso_out, i)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, **NO_NRT)
 def _batch_numbers_parallel(
     equity: np.ndarray,
     cash: np.ndarray,

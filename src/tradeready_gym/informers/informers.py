@@ -66,6 +66,10 @@ assert (K.F_SYM, K.F_SIDE, K.F_QTY, K.F_PRICE, K.F_FEE, K.F_KIND, K.F_BAR, K.F_A
 assert K.N_FILL == 10
 
 
+#: ``(numbers, t, step, total, n_fills) -> info`` (see `DefaultInformer.info_builder`).
+InfoBuilder = Callable[[list[float], int, int, int, int], dict[str, Any]]
+
+
 class Informer(Component):
     """Base class: `info` builds the dict of one env; `batch_info` the arrays of all envs."""
 
@@ -98,19 +102,11 @@ class DefaultInformer(Informer):
     parallel: bool | None = None
 
     _iso_cache: tuple[Any, tuple[np.ndarray, np.ndarray]] | None = None
-    _symbols: tuple[str, ...] = ()
-    _close_iso: list[str] | None = None
-    _open_iso: list[str] = []  # noqa: RUF012 (replaced per instance)
-    _fill_tables: list[list[np.ndarray]] | None = None
+    _builders: dict[int, InfoBuilder] = {}  # noqa: RUF012 (replaced per instance by `bind`)
 
     def bind(self, state: Any) -> None:
         super().bind(state)
-        self._symbols = tuple(state.feed.symbols)
-        # keyed by the float codes of the fill table, so a lookup needs no int conversion
-        self._symbol_of = {float(j): sym for j, sym in enumerate(self._symbols)}
-        # looked up at the first info: the feed's ISO close / open times, each account's fill table
-        self._close_iso = None
-        self._fill_tables = None
+        self._builders = {}
 
     def info(self, i: int = 0) -> dict[str, Any]:
         st = self._state
@@ -136,77 +132,85 @@ class DefaultInformer(Informer):
         ]
         numbers += st.feed.lists()[2][t]
         numbers += eng._pos[i, :, _P_QTY].tolist()
-        return self.info_from_numbers(numbers, t, step, total, int(row[_A_STEP_FILLS]) if step > 0 else 0, i)
+        return self.info_builder(i)(numbers, t, step, total, int(row[_A_STEP_FILLS]) if step > 0 else 0)
 
     def info_from_numbers(
         self, numbers: list[float], t: int, step: int, total: int, n_fills: int, i: int = 0
     ) -> dict[str, Any]:
-        """The info dict of env ``i`` from its numbers (the compiled single-env step computes them).
+        """The info dict of env ``i`` from its numbers (see `info_builder`)."""
+        return self.info_builder(i)(numbers, t, step, total, n_fills)
 
-        ``numbers``: a value not used here (the step's reward), then equity, cash, position value,
-        unrealized PnL, realized PnL, fees, progress %, the closes and the quantities held per
-        symbol; ``t`` is the env's clock bar, ``n_fills`` the fills of its last step.
+    def info_builder(self, i: int = 0) -> InfoBuilder:
+        """The function that makes env ``i``'s info dict from its numbers (made once per env).
+
+        It takes ``numbers`` (a value not used here, e.g. the step's reward, then equity, cash,
+        position value, unrealized PnL, realized PnL, fees, progress %, the closes and the
+        quantities held per symbol), ``t`` (the env's clock bar), ``step``, ``total`` (steps the
+        episode lasts at most) and ``n_fills`` (fills of its last step, read straight from the
+        engine's fill table). `info` and the compiled single-env step both build their dicts with it.
         """
-        close_iso = self._close_iso
-        if close_iso is None:
-            close_iso, self._open_iso, _ = self.state.feed.lists()
-            self._close_iso = close_iso
-        symbols = self._symbols
-        s = len(symbols)
-        _, equity, cash, posval, upnl, realized, fees, progress = numbers[:8]
-        if s == 1:
-            sym = symbols[0]
-            prices = {sym: numbers[8]}
-            positions = {sym: numbers[9]}
-        else:
-            prices = dict(zip(symbols, numbers[8 : 8 + s], strict=True))
-            positions = dict(zip(symbols, numbers[8 + s : 8 + 2 * s], strict=True))
-        return {
-            "equity": equity,
-            "available_cash": cash,
-            "position_value": posval,
-            "unrealized_pnl": upnl,
-            "realized_pnl": realized,
-            "fees_paid": fees,
-            "virtual_time": close_iso[t],
-            "step": step,
-            "total_steps": total,
-            "progress_pct": progress,
-            "filled_orders": self._fills(i, n_fills) if n_fills > 0 else [],
-            "prices": prices,
-            "positions": positions,
-        }
+        builder = self._builders.get(i)
+        if builder is None:
+            builder = self._builders[i] = self._make_builder(i)
+        return builder
 
-    def _fills(self, i: int, n: int) -> list[dict[str, Any]]:
-        """The last step's ``n`` fills of env ``i``, equal to `fill_to_dict` of `Engine.last_fills`.
+    def _make_builder(self, i: int) -> InfoBuilder:
+        st = self.state
+        symbols = tuple(st.feed.symbols)
+        n_sym = len(symbols)
+        sym0 = symbols[0] if n_sym == 1 else None
+        close_iso, open_iso, _ = st.feed.lists()
+        # the rows of the env's fill table, as views made once; the table's float codes index the
+        # symbol and kind names directly
+        rows = list(st.engine._fills[i])
+        symbol_of = {float(j): sym for j, sym in enumerate(symbols)}
+        kind_of = _FILL_KIND_OF
 
-        Read straight from the engine's fill table (its float columns index the symbol and kind
-        tables directly): the time of a fill is the open time of its bar, or the bar's close time
-        for fills at the close, as the feed's precomputed ISO strings.
-        """
-        tables = self._fill_tables
-        if tables is None:  # the rows of every env's fill table, as views made once
-            tables = self._fill_tables = [list(table) for table in self.state.engine._fills]
-        rows = tables[i]
-        symbol_of = self._symbol_of
-        close_iso = self._close_iso
-        assert close_iso is not None
-        open_iso = self._open_iso
-        out = []
-        for k in range(n):
-            sym, side, qty, price, fee, kind, bar, at_close, _, _ = rows[k].tolist()
-            out.append(
-                {
-                    "symbol": symbol_of[sym],
-                    "side": "buy" if side > 0 else "sell",
-                    "quantity": qty,
-                    "price": price,
-                    "fee": fee,
-                    "time": (close_iso if at_close else open_iso)[int(bar)],
-                    "kind": _FILL_KIND_OF[kind],
-                }
-            )
-        return out
+        def fills(n: int) -> list[dict[str, Any]]:
+            """The last step's ``n`` fills, equal to `fill_to_dict` of `Engine.last_fills`: the time of
+            a fill is its bar's open time, or the bar's close time for fills at the close."""
+            out = []
+            for k in range(n):
+                sym, side, qty, price, fee, kind, bar, at_close, _, _ = rows[k].tolist()
+                out.append(
+                    {
+                        "symbol": symbol_of[sym],
+                        "side": "buy" if side > 0 else "sell",
+                        "quantity": qty,
+                        "price": price,
+                        "fee": fee,
+                        "time": (close_iso if at_close else open_iso)[int(bar)],
+                        "kind": kind_of[kind],
+                    }
+                )
+            return out
+
+        def build(numbers: list[float], t: int, step: int, total: int, n_fills: int) -> dict[str, Any]:
+            if sym0 is not None:
+                _, equity, cash, posval, upnl, realized, fees, progress, price, qty = numbers
+                prices = {sym0: price}
+                positions = {sym0: qty}
+            else:
+                _, equity, cash, posval, upnl, realized, fees, progress = numbers[:8]
+                prices = dict(zip(symbols, numbers[8 : 8 + n_sym], strict=True))
+                positions = dict(zip(symbols, numbers[8 + n_sym : 8 + 2 * n_sym], strict=True))
+            return {
+                "equity": equity,
+                "available_cash": cash,
+                "position_value": posval,
+                "unrealized_pnl": upnl,
+                "realized_pnl": realized,
+                "fees_paid": fees,
+                "virtual_time": close_iso[t],
+                "step": step,
+                "total_steps": total,
+                "progress_pct": progress,
+                "filled_orders": fills(n_fills) if n_fills > 0 else [],
+                "prices": prices,
+                "positions": positions,
+            }
+
+        return build
 
     def batch_info(self) -> dict[str, Any]:
         st = self.state

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
+from tradeready_gym.engine._kernel import NO_NRT
+
 __all__ = ["SCALAR_CODES", "observe_kernel", "observe_kernel_parallel"]
 
 #: Scalar name -> code read by `observe_kernel`.
@@ -46,7 +48,7 @@ def _observe_env(rows, flat, dst, lookback, t, cash, equity, qty, close, upnl, i
             k += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def observe_kernel(
     rows: np.ndarray,
     lookback: int,
@@ -72,7 +74,7 @@ def observe_kernel(
         _observe_env(rows, flat, dst, lookback, t, cash, equity, qty, close, upnl, inv_start, codes, out, i)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, **NO_NRT)
 def observe_kernel_parallel(
     rows: np.ndarray,
     lookback: int,

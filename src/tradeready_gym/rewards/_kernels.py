@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from tradeready_gym.engine._kernel import NO_NRT
+
 __all__ = ["drawdown_penalty_step", "pnl_env", "pnl_step", "rolling_ratio_step"]
 
 SHARPE = 0
@@ -17,7 +19,7 @@ def pnl_env(prev_equity: np.ndarray, curr_equity: np.ndarray, out: np.ndarray, i
     out[i] = curr_equity[i] - prev_equity[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def pnl_step(prev_equity: np.ndarray, curr_equity: np.ndarray, out: np.ndarray) -> None:
     """``out[i] = E_t - E_{t-1}``: the equity change of the step (`PnLReward`)."""
     for i in range(out.shape[0]):

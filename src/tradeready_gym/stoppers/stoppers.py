@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
+from tradeready_gym.engine._kernel import NO_NRT
 from tradeready_gym.envs.base import BatchState, Component
 from tradeready_gym.errors import ConfigError
 
@@ -130,7 +131,7 @@ def _stop_env(t, end, equity, floor_value, steps, max_steps, term, trunc, i):  #
     trunc[i] = cut and not term[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _standard_stop(
     t: np.ndarray,
     end: np.ndarray,
