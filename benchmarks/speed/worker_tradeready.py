@@ -54,6 +54,9 @@ def _extra(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-envs", type=int, default=1024, help="vector / memory modes")
     parser.add_argument("--builds", type=int, default=10, help="build-cache mode: timed builds")
     parser.add_argument("--ppo-steps", type=int, default=8192, help="ppo mode: total timesteps")
+    parser.add_argument(
+        "--no-warm-cache", action="store_true", help="memory mode: skip filling numba's cache in a throwaway run"
+    )
 
 
 def current_rss_mb() -> float:
@@ -241,9 +244,17 @@ def _numba_startup() -> float:
 
 
 def run_memory(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    import subprocess
+    import sys
+
     import gymnasium as gym
     import numpy as np
 
+    if not args.no_warm_cache:
+        # the same run in a throwaway process first: kernels compiled there go to numba's cache,
+        # so this process only loads them (compiling would add the compiler's memory to the RSS)
+        warm = [*sys.argv, "--no-warm-cache"]
+        subprocess.run([sys.executable, *warm], check=True, stdout=subprocess.DEVNULL)
     candles = [
         load_candles(data_dir, s, "1h", args.start, args.end) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")
     ]
