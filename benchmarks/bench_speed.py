@@ -120,10 +120,13 @@ def run_worker(worker: Worker, settings: Settings, data_dir: str | None) -> dict
     cmd += [*worker.args, *settings.extra]
     if data_dir:
         cmd += ["--data-dir", data_dir]
+    # Python's default bytecode caching for every library alike, as in a normal install (a shell
+    # with PYTHONDONTWRITEBYTECODE set would make each worker compile every imported module anew)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=settings.timeout_s, cwd=REPO, check=False
+            cmd, capture_output=True, text=True, timeout=settings.timeout_s, cwd=REPO, check=False, env=env
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {settings.timeout_s:.0f} s"}
