@@ -221,51 +221,51 @@ def fused_step_parallel(
 
 
 # ------------------------------------------------------------------------------ the single env
-class SingleLayout:
-    """Where the single env's small arrays sit in the engine's reserved room (see `Engine`).
-
-    float64 room: cfg (N_CFG) | prev_equity | reward | orders (S) | continuous action | out
-    (`OUT_*`: reward, info floats, prices (S), positions (S)) | equity curve (``curve[k]``: the
-    equity after step ``k`` of the episode, 0 at reset; an episode has fewer steps than bars).
-    int64 room: header (`H_*`) | steps | start | end | max_steps | info ints (N_INFO_INTS) |
-    action, active, terminated, truncated | observation scalar codes.
-    """
-
-    # int64 header slots: where the parts of the engine's float64 block start, and sizes
-    H_STATE, H_ROOM, H_BARS, H_SYMBOLS, H_CODES = range(5)
-    N_HEADER = 5
-
-    def __init__(self, n_symbols: int, n_codes: int, n_bars: int) -> None:
-        s = n_symbols
-        self.f_prev = N_CFG
-        self.f_reward = self.f_prev + 1
-        self.f_orders = self.f_reward + 1
-        self.f_action = self.f_orders + s
-        self.f_out = self.f_action + 1
-        self.f_curve = self.f_out + OUT_PRICES + 2 * s
-        self.n_floats = self.f_curve + n_bars + 1
-        self.i_steps = self.N_HEADER
-        self.i_start = self.i_steps + 1
-        self.i_end = self.i_start + 1
-        self.i_max = self.i_end + 1
-        self.i_info = self.i_max + 1
-        self.i_flags = self.i_info + N_INFO_INTS
-        self.i_codes = self.i_flags + 4
-        self.n_ints = self.i_codes + n_codes
-
-
-# the same offsets for the compiled side (class attributes are compile-time constants there)
+# The single env's room in the engine's blocks (see `SingleLayout`). Fixed offsets are module
+# constants, which compiled code reads as constants; `_room_offsets` gives the ones that depend on
+# the number of symbols to both sides.
 _F_PREV = N_CFG
 _F_REWARD = _F_PREV + 1
 _F_ORDERS = _F_REWARD + 1
-_I_STEPS = SingleLayout.N_HEADER
+_H_STATE, _H_ROOM, _H_BARS, _H_SYMBOLS, _H_CODES = range(5)
+_N_HEADER = 5
+_I_STEPS = _N_HEADER
 _I_START = _I_STEPS + 1
 _I_END = _I_START + 1
 _I_MAX = _I_END + 1
 _I_INFO = _I_MAX + 1
 _I_FLAGS = _I_INFO + N_INFO_INTS
 _I_CODES = _I_FLAGS + 4
-_H_STATE, _H_ROOM, _H_BARS, _H_SYMBOLS, _H_CODES = range(5)
+
+
+@njit(cache=True, inline="always")
+def _room_offsets(n_sym: int) -> tuple[int, int, int]:
+    """Offsets of the continuous action, ``out`` and the equity curve in the float64 room."""
+    f_action = _F_ORDERS + n_sym
+    f_out = f_action + 1
+    return f_action, f_out, f_out + OUT_PRICES + 2 * n_sym
+
+
+class SingleLayout:
+    """Where the single env's small arrays sit in the room reserved in the engine's blocks.
+
+    float64 room: cfg (N_CFG) | prev_equity | reward | orders (S) | continuous action | out
+    (`OUT_*`: reward, info floats, prices (S), positions (S)) | equity curve (``curve[k]``: the
+    equity after step ``k`` of the episode, 0 at reset; an episode has fewer steps than bars).
+    int64 room: header (where the engine's float64 block parts start, bars, symbols, codes) |
+    steps | start | end | max_steps | info ints (N_INFO_INTS) | action, active, terminated,
+    truncated | observation scalar codes.
+    """
+
+    N_HEADER = _N_HEADER
+
+    def __init__(self, n_symbols: int, n_codes: int, n_bars: int) -> None:
+        self.f_prev, self.f_reward, self.f_orders = _F_PREV, _F_REWARD, _F_ORDERS
+        self.f_action, self.f_out, self.f_curve = _room_offsets.py_func(n_symbols)
+        self.n_floats = self.f_curve + n_bars + 1
+        self.i_steps, self.i_start, self.i_end, self.i_max = _I_STEPS, _I_START, _I_END, _I_MAX
+        self.i_codes = _I_CODES
+        self.n_ints = _I_CODES + n_codes
 
 
 @njit(cache=True, **K.NO_NRT)
@@ -294,11 +294,10 @@ def fused_step_single(
     cfg = room[:N_CFG]
     prev_equity = room[_F_PREV : _F_PREV + 1]
     reward = room[_F_REWARD : _F_REWARD + 1]
-    oq = room[_F_ORDERS : _F_ORDERS + n_sym].reshape((1, n_sym))
-    f_action = _F_ORDERS + n_sym
-    acts_f = room[f_action : f_action + 1].reshape((1, 1))
-    f_curve = f_action + 1 + OUT_PRICES + 2 * n_sym
-    out = room[f_action + 1 : f_curve]
+    f_action, f_out, f_curve = _room_offsets(n_sym)
+    oq = room[_F_ORDERS:f_action].reshape((1, n_sym))
+    acts_f = room[f_action:f_out].reshape((1, 1))
+    out = room[f_out:f_curve]
     curve = room[f_curve:]
     steps = room_i[_I_STEPS : _I_STEPS + 1]
     start = room_i[_I_START : _I_START + 1]
