@@ -275,3 +275,19 @@ def test_nothing_fills_in_forward_filled_bars(market3):
     close_fill.reset(101)  # fill="close" at close[101]: BTC's bar 101 is a gap
     close_fill.step(np.array([[0.01, 0.0, 0.0]]))
     assert close_fill.last_fills(0) == []
+
+
+@pytest.mark.parametrize("fee_rate", [0.0, 0.001])
+def test_buying_with_only_dust_cash_left_fills_nothing(sol_1h, fee_rate):
+    eng = Engine(sol_1h, EngineConfig(starting_balance=1_000.0, fee_rate=fee_rate))
+    eng.reset(10)
+    eng.step(np.array([[1e6]]))  # all in: clipped to the cash
+    assert len(eng.last_fills(0)) == 1
+    dust = float(eng.cash[0])
+    assert 0.0 <= dust < 1e-8  # a few ulps of the balance may be left over
+    before = (dust, float(eng.qty[0, 0]), eng.metrics(0).n_rejected, eng.metrics(0).n_trades)
+    for _ in range(5):  # more buys: each wants far more than the dust buys
+        eng.step(np.array([[10.0]]))
+        assert eng.last_fills(0) == []
+    after = (float(eng.cash[0]), float(eng.qty[0, 0]), eng.metrics(0).n_rejected, eng.metrics(0).n_trades)
+    assert after == before

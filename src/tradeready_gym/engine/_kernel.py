@@ -93,6 +93,9 @@ N_PRM = 13
 
 # fills below this notional (quote currency) are rounding dust and are skipped
 DUST_NOTIONAL = 1e-8
+# a buy limited to less cash than this has a notional below DUST_NOTIONAL (the margin covers the
+# rounding of quantity x price, a few ulps)
+_DUST_CASH = DUST_NOTIONAL * (1.0 - 1e-9)
 
 # error codes (negative: account index; positive: flat index of a NaN order)
 ERR_OK = 0
@@ -283,6 +286,10 @@ def _trade(
         if (need + need * fr) > cash_av:
             if reject and not reduce_only and kind != K_LIMIT:
                 acct[i, A_NREJECT] += 1.0
+                return 0.0
+            if cash_av < _DUST_CASH:
+                # what the cash buys is dust: the dust check below would skip it (after the
+                # rounding loop, which needs many steps at such tiny amounts)
                 return 0.0
             q = _floor_lot(cash_av / (px * (1.0 + fr)), step)
             # make sure that rounding can never take cash below the reserved amount
