@@ -212,3 +212,26 @@ def test_vector_discrete_actions_checked_in_every_position(market3):
     np.testing.assert_array_equal(a.broker._state, b.broker._state)
     np.testing.assert_array_equal(ra[0], rb[0])
     np.testing.assert_array_equal(actions, strided)  # the caller's actions are not changed
+
+
+@pytest.mark.parametrize("num_envs", [4, K.PARALLEL_MIN_ACCOUNTS + 3])
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_batch_step_with_an_env_at_its_end_raises_and_changes_nothing(market3, num_envs, fused):
+    """Serial, threaded and component steps refuse alike: the env at its end is named, and no
+    env (not even those that could step) changes."""
+    from gymnasium.error import ResetNeeded
+
+    venv = gym.make_vec("TradeReady-BTC-v0", num_envs=num_envs, **_kwargs("TradeReady-BTC-v0", market3))
+    core = venv._core
+    if not fused:
+        core._fused = None
+    venv.reset(seed=1)
+    venv.step(np.ones(num_envs, dtype=np.int64))
+    late = num_envs - 2
+    core.engine._clock[late] = core.state.end[late]  # this env has no bar left to step to
+    before = (core.engine._state.copy(), core.engine._clock.copy(), core.state.steps.copy())
+    with pytest.raises(ResetNeeded, match=rf"env\(s\) \[{late}\] reached the end of their data"):
+        core.step(np.full(num_envs, 2, dtype=np.int64), with_infos=False)
+    np.testing.assert_array_equal(core.engine._state, before[0])
+    np.testing.assert_array_equal(core.engine._clock, before[1])
+    np.testing.assert_array_equal(core.state.steps, before[2])

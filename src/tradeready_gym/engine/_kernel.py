@@ -563,17 +563,24 @@ def unpack(state, n, s):
 @njit(cache=True, inline="always")
 def _check_step(mkt, clock, oq, active):
     """The error code of a step (see `step_kernel`): 0 when every active account can step."""
-    N = oq.shape[0]
+    for i in range(oq.shape[0]):
+        code = _check_account(mkt, clock, oq, active, i)
+        if code != ERR_OK:
+            return code
+    return ERR_OK
+
+
+@njit(cache=True, inline="always")
+def _check_account(mkt, clock, oq, active, i):
+    """The error code of account ``i``'s step (see `step_kernel`): 0 when it can step."""
+    if not active[i]:
+        return ERR_OK
+    if clock[i] + 1 >= mkt.shape[0]:
+        return -(i + 1)
     S = oq.shape[1]
-    T = mkt.shape[0]
-    for i in range(N):
-        if not active[i]:
-            continue
-        if clock[i] + 1 >= T:
-            return -(i + 1)
-        for s in range(S):
-            if not math.isfinite(oq[i, s]):
-                return 1 + i * S + s
+    for s in range(S):
+        if not math.isfinite(oq[i, s]):
+            return 1 + i * S + s
     return ERR_OK
 
 

@@ -193,21 +193,33 @@ def fused_step_parallel(
     reward: np.ndarray,
     term: np.ndarray,
     trunc: np.ndarray,
+    codes_scratch: np.ndarray,
 ) -> int:
-    """`fused_step` for large batches: the orders and checks first, then the envs on all threads.
+    """`fused_step` for large batches: two threaded passes over the envs.
 
-    Each env's outcome depends on that env alone, so the values are those of `fused_step`.
+    The first computes every env's orders and its own check (``codes_scratch[i]``: `AT_END`, the
+    engine's error code, or 0); if any env cannot step, the call returns the code `fused_step`
+    returns (`AT_END` first, else the first env's error) and nothing changed. The second runs
+    each env's outcome. Each env depends on its own account only, so the values are those of
+    `fused_step`.
     """
     n, n_sym = oq.shape
-    if _at_end(clock, end, active, masked):
-        return AT_END
     prm, symtab, acct, pos, orders, fills = K.unpack(state, n, n_sym)
     equity = acct[:, K.A_EQUITY]
     cash = acct[:, K.A_CASH]
     qty = pos[:, :, K.P_QTY]
+    for i in prange(n):
+        if clock[i] >= end[i] and (active[i] or not masked):
+            codes_scratch[i] = AT_END
+        else:
+            _env_orders(cfg, actions_i, actions_f, clock, close, equity, cash, qty, oq, active, masked, i)
+            codes_scratch[i] = K._check_account(mkt, clock, oq, active, i)
+    code = 0
     for i in range(n):
-        _env_orders(cfg, actions_i, actions_f, clock, close, equity, cash, qty, oq, active, masked, i)
-    code = K._check_step(mkt, clock, oq, active)
+        if codes_scratch[i] == AT_END:
+            return AT_END
+        if code == 0:
+            code = codes_scratch[i]
     if code != K.ERR_OK:
         return code
     flat = rows.reshape(rows.size)

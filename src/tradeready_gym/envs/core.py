@@ -277,6 +277,7 @@ class BatchCore:
         self.step_one: Callable[[Any], tuple[np.ndarray, float, bool, bool, dict[str, Any]]] = (
             self._single_step_setup
         )
+        self._codes_scratch = np.zeros(self.n_envs, dtype=np.int64)
         self._term_buf = np.zeros(self.n_envs, dtype=np.bool_)
         self._trunc_buf = np.zeros(self.n_envs, dtype=np.bool_)
 
@@ -566,6 +567,7 @@ class BatchCore:
                 reward,
                 term,
                 trunc,
+                self._codes_scratch,
             )
         if code:
             if code == AT_END:
