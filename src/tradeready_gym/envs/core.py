@@ -192,11 +192,10 @@ class BatchCore:
         n, n_sym = self.n_envs, feed.market.n_symbols
         codes = np.asarray(getattr(observer, "_codes", np.zeros(0)), dtype=np.int64)
         self._cfg = np.zeros(N_CFG, dtype=np.float64)
-        self._single: SingleLayout | None = None
         if n == 1:
             # the single env's small arrays live in room reserved in the engine's two blocks, so its
             # compiled step takes few arguments (`fused_step_single`)
-            lay = self._single = SingleLayout(n_sym, codes.shape[0], feed.market.n_bars)
+            lay = SingleLayout(n_sym, codes.shape[0], feed.market.n_bars)
             self.engine = Engine(feed.market, portfolio.config, n_accounts=1, reserve=(lay.n_floats, lay.n_ints))
             fl, it = self.engine.reserved_room
             f_state, f_room = self.engine._offsets[1], self.engine._offsets[2]
@@ -493,10 +492,14 @@ class BatchCore:
             self.history.record(info["equity"], info["filled_orders"])
         return res.obs[0], res.reward.item(0), res.terminated.item(0), res.truncated.item(0), info
 
-    def _raise_step(self, code: int) -> None:
+    def _raise_step(self, code: int, active: np.ndarray | None = None) -> None:
+        """Raise the error of a fused step's ``code`` (nothing changed): `AT_END` or the engine's."""
         eng = self.engine
         if code == AT_END:
-            self._raise_at_end(eng.t >= self.state.end)
+            at_end = eng.t >= self.state.end
+            if active is not None:
+                at_end &= active
+            self._raise_at_end(at_end)
         eng._raise_step(int(code), self._oq)
 
     def _step_fused(self, actions: Any, active: np.ndarray | None, with_infos: bool, fresh: bool) -> StepResult:
@@ -524,58 +527,33 @@ class BatchCore:
         observer: Any = self.observer
         act = eng._all if active is None else active
         masked = active is not None
-        if not self._fused_parallel:
-            code = fused_step(
-                cfg,
-                acts_i,
-                acts_f,
-                eng._mkt,
-                eng._state,
-                eng._clock,
-                self.feed.close,
-                self._oq,
-                act,
-                masked,
-                st.steps,
-                st.prev_equity,
-                st.end,
-                observer._rows,
-                observer._codes,
-                obs,
-                reward,
-                term,
-                trunc,
-            )
+        args = (
+            cfg,
+            acts_i,
+            acts_f,
+            eng._mkt,
+            eng._state,
+            eng._clock,
+            self.feed.close,
+            self._oq,
+            act,
+            masked,
+            st.steps,
+            st.prev_equity,
+            st.end,
+            observer._rows,
+            observer._codes,
+            obs,
+            reward,
+            term,
+            trunc,
+        )
+        if self._fused_parallel:
+            code = fused_step_parallel(*args, self._codes_scratch)
         else:
-            code = fused_step_parallel(
-                cfg,
-                acts_i,
-                acts_f,
-                eng._mkt,
-                eng._state,
-                eng._clock,
-                self.feed.close,
-                self._oq,
-                act,
-                masked,
-                st.steps,
-                st.prev_equity,
-                st.end,
-                observer._rows,
-                observer._codes,
-                obs,
-                reward,
-                term,
-                trunc,
-                self._codes_scratch,
-            )
+            code = fused_step(*args)
         if code:
-            if code == AT_END:
-                at_end = eng.t >= st.end
-                if active is not None:
-                    at_end &= active
-                self._raise_at_end(at_end)
-            eng._raise_step(int(code), self._oq)
+            self._raise_step(code, active)
         infos = [self.informer.info(i) for i in range(n)] if with_infos else None
         return StepResult(obs, reward, term, trunc, infos)
 
