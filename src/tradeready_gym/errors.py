@@ -16,6 +16,7 @@ __all__ = [
     "InvalidActionError",
     "InvalidOrderError",
     "TradeReadyError",
+    "UnknownArgumentError",
 ]
 
 
@@ -25,6 +26,14 @@ class TradeReadyError(Exception):
 
 class ConfigError(TradeReadyError, ValueError):
     """A configuration value (argument, keyword, environment variable) is not allowed."""
+
+
+class UnknownArgumentError(ConfigError, TypeError):
+    """A keyword argument the function does not take.
+
+    Also a ``TypeError``, as Python raises for an unexpected keyword, so tools that probe optional
+    keywords (TorchRL passes ``frameskip=`` and drops it on ``TypeError``) work unchanged.
+    """
 
 
 class DataError(TradeReadyError, ValueError):

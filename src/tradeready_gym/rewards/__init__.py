@@ -12,10 +12,13 @@ Example:
 from tradeready_gym.rewards.base import CustomReward, RewardFunction
 from tradeready_gym.rewards.builtin import (
     BUILTIN_REWARDS,
+    ActivityReward,
     BatchReward,
     CompositeReward,
     DrawdownPenaltyReward,
+    DrawdownReward,
     LogReturnReward,
+    NormalizedPnLReward,
     PnLReward,
     SharpeReward,
     SortinoReward,
@@ -24,11 +27,14 @@ from tradeready_gym.rewards.builtin import (
 
 __all__ = [
     "BUILTIN_REWARDS",
+    "ActivityReward",
     "BatchReward",
     "CompositeReward",
     "CustomReward",
     "DrawdownPenaltyReward",
+    "DrawdownReward",
     "LogReturnReward",
+    "NormalizedPnLReward",
     "PnLReward",
     "RewardFunction",
     "SharpeReward",

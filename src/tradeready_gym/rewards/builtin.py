@@ -19,12 +19,16 @@ from tradeready_gym.rewards.base import RewardFunction, _check_n_envs, as_bool_m
 
 __all__ = [
     "BUILTIN_REWARDS",
+    "COMPOSITE_DEFAULTS",
     "LOG_EQUITY_FLOOR",
     "ZERO_DEVIATION",
+    "ActivityReward",
     "BatchReward",
     "CompositeReward",
     "DrawdownPenaltyReward",
+    "DrawdownReward",
     "LogReturnReward",
+    "NormalizedPnLReward",
     "PnLReward",
     "SharpeReward",
     "SortinoReward",
@@ -268,24 +272,189 @@ class DrawdownPenaltyReward(BatchReward):
         return f"DrawdownPenaltyReward(penalty_coeff={self.penalty_coeff})"
 
 
+class NormalizedPnLReward(BatchReward):
+    """Equity change as a fraction of the starting balance: ``(E_t - E_{t-1}) / starting_balance``.
+
+    Args:
+        starting_balance: the denominator (> 0), normally the env's starting balance.
+
+    Example:
+        >>> NormalizedPnLReward(10_000).compute(10_000.0, 10_100.0, {})
+        0.01
+    """
+
+    def __init__(self, starting_balance: float = 10_000.0) -> None:
+        self.starting_balance = _finite(starting_balance, "starting_balance", positive=True)
+
+    def _step(self, prev: np.ndarray, curr: np.ndarray, infos: Sequence[dict[str, Any]] | None) -> np.ndarray:
+        return (curr - prev) / self.starting_balance
+
+    def config_params(self) -> dict[str, Any]:
+        return {"starting_balance": self.starting_balance}
+
+    def __repr__(self) -> str:
+        return f"NormalizedPnLReward(starting_balance={self.starting_balance})"
+
+
+class ActivityReward(BatchReward):
+    """``+bonus`` on a step with at least one fill; otherwise ``-bonus * min(idle / window, 1)``.
+
+    ``idle`` counts the consecutive steps without a fill (1 on the first idle step), so holding cash
+    is penalised more the longer it lasts, up to ``-bonus``. Reads ``info["filled_orders"]``.
+
+    Args:
+        bonus: size of the bonus and of the largest penalty (>= 0).
+        window: idle steps until the penalty reaches ``-bonus`` (>= 1).
+
+    Example:
+        >>> r = ActivityReward(bonus=1.0, window=4)
+        >>> [r.compute(1.0, 1.0, {"filled_orders": f}) for f in ([], [], [{}], [])]
+        [-0.25, -0.5, 1.0, -0.25]
+    """
+
+    needs_info = True
+
+    def __init__(self, bonus: float = 1.0, window: int = 50) -> None:
+        self.bonus = _finite(bonus, "activity_bonus", positive=False)
+        if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
+            raise ConfigError(f"window={window!r} must be an integer >= 1")
+        self.window = int(window)
+
+    def _allocate(self, n: int) -> None:
+        self._idle = np.zeros(n, dtype=np.int64)
+
+    def _reset(self, mask: np.ndarray) -> None:
+        self._idle[mask] = 0
+
+    def _step(self, prev: np.ndarray, curr: np.ndarray, infos: Sequence[dict[str, Any]] | None) -> np.ndarray:
+        n = prev.shape[0]
+        traded = np.zeros(n, dtype=bool)
+        if infos is not None:
+            for i, info in enumerate(infos):
+                traded[i] = bool(info.get("filled_orders"))
+        self._idle = np.where(traded, 0, self._idle + 1)
+        penalty = -self.bonus * np.minimum(self._idle / self.window, 1.0)
+        return np.where(traded, self.bonus, penalty)
+
+    def config_params(self) -> dict[str, Any]:
+        return {"bonus": self.bonus, "window": self.window}
+
+    def __repr__(self) -> str:
+        return f"ActivityReward(bonus={self.bonus}, window={self.window})"
+
+
+class DrawdownReward(BatchReward):
+    """Minus the current drawdown fraction: ``-(P_t - E_t) / P_t`` with ``P_t = max(E_1, ..., E_t)``.
+
+    The peak starts from the first equity after a step (0 when the peak is not positive).
+
+    Example:
+        >>> r = DrawdownReward()
+        >>> [round(r.compute(a, b, {}), 6) for a, b in [(100, 110), (110, 99)]]
+        [0.0, -0.1]
+    """
+
+    def _allocate(self, n: int) -> None:
+        self._peak = np.zeros(n)
+
+    def _reset(self, mask: np.ndarray) -> None:
+        self._peak[mask] = 0.0
+
+    def _step(self, prev: np.ndarray, curr: np.ndarray, infos: Sequence[dict[str, Any]] | None) -> np.ndarray:
+        self._peak = np.maximum(self._peak, curr)
+        safe = np.where(self._peak > 0.0, self._peak, 1.0)
+        return np.where(self._peak > 0.0, (curr - self._peak) / safe, 0.0)
+
+
+#: The keyword weights of `CompositeReward` and their defaults (they must sum to 1).
+COMPOSITE_DEFAULTS: dict[str, float] = {
+    "sortino_weight": 0.4,
+    "pnl_weight": 0.3,
+    "activity_weight": 0.2,
+    "drawdown_weight": 0.1,
+}
+
+
+def _finite(value: Any, name: str, *, positive: bool) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not math.isfinite(v) or (v <= 0 if positive else v < 0):
+        raise ConfigError(f"{name}={value!r} must be a finite number {'> 0' if positive else '>= 0'}")
+    return v
+
+
 class CompositeReward(BatchReward):
-    """Weighted sum of rewards: ``sum_i w_i * reward_i``.
+    """Weighted sum of rewards: ``sum_i w_i * reward_i``, in one of two forms.
+
+    **Keyword form** (the published package's ``CompositeReward()``; every argument optional)::
+
+        reward = sortino_weight  * (So_t - So_{t-1})             # SortinoReward(sortino_window)
+               + pnl_weight      * (E_t - E_{t-1}) / starting_balance
+               + activity_weight * activity                       # ActivityReward(activity_bonus, sortino_window)
+               + drawdown_weight * -(P_t - E_t) / P_t             # DrawdownReward
+
+    with defaults 0.4 / 0.3 / 0.2 / 0.1 (the four weights must sum to 1), ``sortino_window=50``,
+    ``activity_bonus=1.0``, ``starting_balance=10000``.
+
+    **List form**: ``CompositeReward([r1, r2, ...], weights=[w1, w2, ...])`` with any rewards.
 
     Every component keeps its own state; they are bound, reset and stepped together. Components may
     be user rewards; the composite then passes ``info`` on (its `needs_info` is True if any
     component needs it).
 
     Args:
-        rewards: the component rewards (distinct instances).
+        rewards: the component rewards (distinct instances); omit for the keyword form.
         weights: one finite weight per reward; all 1.0 when omitted.
+        sortino_weight, pnl_weight, activity_weight, drawdown_weight: keyword-form weights.
+        sortino_window: keyword form: Sortino window and the activity penalty's ramp (>= 2).
+        activity_bonus: keyword form: the activity bonus (>= 0).
+        starting_balance: keyword form: the PnL denominator (> 0).
 
     Example:
         >>> r = CompositeReward([PnLReward(), DrawdownPenaltyReward(1.0)], weights=[0.01, 1.0])
         >>> round(r.compute(100.0, 110.0, {}), 6)  # 0.01 * 10 + (0.1 - 0)
         0.2
+        >>> round(CompositeReward(starting_balance=100.0).compute(100.0, 110.0, {"filled_orders": [{}]}), 6)
+        0.23
     """
 
-    def __init__(self, rewards: Sequence[RewardFunction], weights: Sequence[float] | None = None) -> None:
+    def __init__(
+        self,
+        rewards: Sequence[RewardFunction] | None = None,
+        weights: Sequence[float] | None = None,
+        *,
+        sortino_weight: float | None = None,
+        pnl_weight: float | None = None,
+        activity_weight: float | None = None,
+        drawdown_weight: float | None = None,
+        sortino_window: int | None = None,
+        activity_bonus: float | None = None,
+        starting_balance: float | None = None,
+    ) -> None:
+        given = {
+            k: v
+            for k, v in (
+                ("sortino_weight", sortino_weight),
+                ("pnl_weight", pnl_weight),
+                ("activity_weight", activity_weight),
+                ("drawdown_weight", drawdown_weight),
+                ("sortino_window", sortino_window),
+                ("activity_bonus", activity_bonus),
+                ("starting_balance", starting_balance),
+            )
+            if v is not None
+        }
+        self._keywords: dict[str, Any] | None = None
+        if rewards is None:
+            if weights is not None:
+                raise ConfigError("weights= needs rewards=; the keyword form takes sortino_weight=, pnl_weight=, ...")
+            rewards, weights = self._keyword_form(given)
+        elif given:
+            raise ConfigError(
+                f"CompositeReward takes either rewards= (with weights=) or the keywords {sorted(given)}, not both"
+            )
         rs = list(rewards) if not isinstance(rewards, RewardFunction) else [rewards]
         if not rs:
             raise ConfigError("rewards=[] must hold at least one RewardFunction")
@@ -309,6 +478,33 @@ class CompositeReward(BatchReward):
         self.weights = ws
         self.needs_info = any(r.needs_info for r in rs)
 
+    def _keyword_form(self, given: dict[str, Any]) -> tuple[list[RewardFunction], list[float]]:
+        kw: dict[str, Any] = {**COMPOSITE_DEFAULTS, "sortino_window": 50, "activity_bonus": 1.0,
+                              "starting_balance": 10_000.0, **given}
+        ws = []
+        for name in COMPOSITE_DEFAULTS:
+            try:
+                w = float(kw[name])
+            except (TypeError, ValueError):
+                w = math.nan
+            if not math.isfinite(w):
+                raise ConfigError(f"{name}={kw[name]!r} must be a finite number")
+            ws.append(w)
+        if not math.isclose(sum(ws), 1.0, abs_tol=1e-6):
+            parts = ", ".join(f"{n}={w}" for n, w in zip(COMPOSITE_DEFAULTS, ws, strict=True))
+            raise ConfigError(f"the weights must sum to 1; got {sum(ws):.6f} ({parts})")
+        window = kw["sortino_window"]
+        if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 2:
+            raise ConfigError(f"sortino_window={window!r} must be an integer >= 2")
+        self._keywords = kw
+        rewards: list[RewardFunction] = [
+            SortinoReward(int(window)),
+            NormalizedPnLReward(kw["starting_balance"]),
+            ActivityReward(kw["activity_bonus"], int(window)),
+            DrawdownReward(),
+        ]
+        return rewards, ws
+
     def _allocate(self, n: int) -> None:
         for r in self.rewards:
             r.bind(n)
@@ -324,6 +520,8 @@ class CompositeReward(BatchReward):
         return total
 
     def config_params(self) -> dict[str, Any]:
+        if self._keywords is not None:
+            return dict(self._keywords)
         return {"rewards": [r.get_config() for r in self.rewards], "weights": list(self.weights)}
 
     def __repr__(self) -> str:
@@ -338,6 +536,9 @@ BUILTIN_REWARDS: dict[str, type[RewardFunction]] = {
     "SortinoReward": SortinoReward,
     "DrawdownPenaltyReward": DrawdownPenaltyReward,
     "CompositeReward": CompositeReward,
+    "NormalizedPnLReward": NormalizedPnLReward,
+    "ActivityReward": ActivityReward,
+    "DrawdownReward": DrawdownReward,
 }
 """Name -> class of every built-in reward."""
 
@@ -381,7 +582,7 @@ def reward_from_config(config: Any) -> RewardFunction:
         raise ConfigError(
             f"reward type={name!r} is unknown; allowed: {', '.join(BUILTIN_REWARDS)} or 'module:Class'"
         )
-    if cls is CompositeReward:
+    if cls is CompositeReward and "rewards" in params:
         params = dict(params)
         params["rewards"] = [reward_from_config(c) for c in params.get("rewards", [])]
     try:
