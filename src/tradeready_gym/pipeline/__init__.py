@@ -1,0 +1,1 @@
+"""The pipeline: honest evaluation, training, walk-forward (see docs/pipeline.md)."""
