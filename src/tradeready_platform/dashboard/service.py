@@ -1,0 +1,859 @@
+"""Queries behind the dashboard's JSON API, over the tracking tables (`tradeready_gym.tracking.models`).
+
+Every function takes an open SQLAlchemy `Session` and an ``account_id``: an ``int`` scopes every query
+to that account (another account's run is "not found"), ``None`` means the local store (every run, as
+the local store has no accounts). Results are plain JSON-able dicts; every chart series is downsampled
+to at most ``max_points`` points (`downsample.lttb`, last point kept).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from tradeready_gym.errors import ConfigError, TradeReadyError
+from tradeready_gym.tracking.models import (
+    STALE_AFTER_S,
+    Episode,
+    Run,
+    Scalar,
+    Trace,
+    effective_status,
+    utcnow,
+)
+from tradeready_platform.dashboard.downsample import MAX_POINTS, lttb
+
+__all__ = [
+    "EPISODE_METRICS",
+    "EPISODE_SORT",
+    "PALETTE",
+    "SPARK_POINTS",
+    "X_AXES",
+    "NotFound",
+    "colour_of",
+    "compare_runs",
+    "episode_page",
+    "episode_replay",
+    "run_colours",
+    "run_curves",
+    "run_detail",
+    "run_updates",
+    "runs_list",
+]
+
+#: Episode columns that can be drawn as curves (name -> label).
+EPISODE_METRICS: dict[str, str] = {
+    "roi_pct": "ROI %",
+    "sharpe": "Sharpe",
+    "reward_sum": "Reward",
+    "max_drawdown_pct": "Max drawdown %",
+    "sortino": "Sortino",
+    "buy_hold_roi_pct": "Buy-and-hold ROI %",
+    "excess_roi_pct": "ROI - buy-and-hold %",
+    "trades": "Trades",
+    "fees": "Fees",
+    "final_equity": "Final equity",
+    "length": "Length",
+}
+#: x axes of episode curves: episode index, environment steps so far, wall-clock time (epoch seconds).
+X_AXES = ("episode", "step", "time")
+#: Points of the run list's ROI sparkline (bucket means).
+SPARK_POINTS = 40
+#: Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on white).
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+#: Sortable columns of the episode table.
+EPISODE_SORT = (
+    "episode",
+    "roi_pct",
+    "sharpe",
+    "sortino",
+    "reward_sum",
+    "max_drawdown_pct",
+    "trades",
+    "fees",
+    "buy_hold_roi_pct",
+    "final_equity",
+    "length",
+    "finished_at",
+)
+_MAX_PAGE_SIZE = 500
+_MAX_COMPARE = 20
+
+
+class NotFound(TradeReadyError):
+    """A run, episode or trace that does not exist (or belongs to another account)."""
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _f(v: Any) -> float | None:
+    if v is None:
+        return None
+    x = float(v)
+    return x if math.isfinite(x) else None
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _epoch(t: dt.datetime | None) -> float | None:
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.timestamp()
+
+
+def _scoped(stmt: Select[Any], account_id: int | None) -> Select[Any]:
+    return stmt if account_id is None else stmt.where(Run.account_id == account_id)
+
+
+def _get_run(session: Session, run_id: str, account_id: int | None) -> Run:
+    run = session.execute(_scoped(select(Run).where(Run.id == run_id), account_id)).scalar_one_or_none()
+    if run is None:
+        raise NotFound(f"run_id={run_id!r} not found")
+    return run
+
+
+def _check_max_points(max_points: int) -> int:
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or not 3 <= max_points <= MAX_POINTS:
+        raise ConfigError(f"max_points={max_points!r} is invalid: allowed is an integer in [3, {MAX_POINTS}]")
+    return max_points
+
+
+def _target_steps(run: Run) -> int | None:
+    for src in (run.hyperparams or {}, run.config or {}, run.summary or {}):
+        for key in ("total_timesteps", "total_steps_target", "budget_steps"):
+            v = src.get(key) if isinstance(src, dict) else None
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+                return int(v)
+    return None
+
+
+def _progress(run: Run, status: str) -> dict[str, Any]:
+    target = _target_steps(run)
+    frac: float | None = None
+    if target:
+        frac = min(1.0, (run.total_steps or 0) / target)
+    if status == "finished":
+        frac = 1.0
+    return {
+        "episodes": int(run.episodes_completed or 0),
+        "steps": int(run.total_steps or 0),
+        "target_steps": target,
+        "fraction": frac,
+    }
+
+
+def _run_public(run: Run, now: dt.datetime) -> dict[str, Any]:
+    status = effective_status(run.status, run.heartbeat_at, now=now, stale_after=STALE_AFTER_S)
+    return {
+        "id": run.id,
+        "name": run.name,
+        "strategy_label": run.strategy_label,
+        "group_name": run.group_name,
+        "seed": run.seed,
+        "mode": run.mode,
+        "status": status,
+        "stored_status": run.status,
+        "env_id": run.env_id,
+        "algorithm": run.algorithm,
+        "library_version": run.library_version,
+        "created_at": _iso(run.created_at),
+        "heartbeat_at": _iso(run.heartbeat_at),
+        "completed_at": _iso(run.completed_at),
+        "progress": _progress(run, status),
+        "colour": colour_of(run.id),
+    }
+
+
+def colour_of(run_id: str) -> str:
+    """The run's own colour: a hash of its id into `PALETTE` (stable across pages and reloads)."""
+    h = int.from_bytes(hashlib.sha256(run_id.encode("utf-8")).digest()[:4], "big")
+    return PALETTE[h % len(PALETTE)]
+
+
+def run_colours(run_ids: Sequence[str]) -> dict[str, str]:
+    """Colours of a set of compared runs: each run's `colour_of`, unless another run of the set already has
+    it; runs are served in sorted id order and a clash takes the next free palette colour (beyond
+    ``len(PALETTE)`` runs, colours repeat with a lighter shade). The result depends only on the set of ids,
+    not on their order.
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for k, rid in enumerate(sorted(set(run_ids))):
+        if len(used) >= len(PALETTE):
+            base = colour_of(rid)
+            r, g, b = (int(base[i : i + 2], 16) / 255 for i in (1, 3, 5))
+            hh, ll, ss = colorsys.rgb_to_hls(r, g, b)
+            rr, gg, bb = colorsys.hls_to_rgb(hh, min(0.85, ll + 0.25 * (1 + k // len(PALETTE)) / 2), ss)
+            out[rid] = "#{:02X}{:02X}{:02X}".format(*(round(c * 255) for c in (rr, gg, bb)))
+            continue
+        start = PALETTE.index(colour_of(rid))
+        for j in range(len(PALETTE)):
+            c = PALETTE[(start + j) % len(PALETTE)]
+            if c not in used:
+                out[rid] = c
+                used.add(c)
+                break
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- runs list
+def _run_stats(session: Session, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Per-run aggregates and the ROI sparkline, from one grouped pass over the episodes."""
+    if not run_ids:
+        return {}
+    mx = (
+        select(Episode.run_id.label("rid"), func.max(Episode.episode).label("mx"))
+        .where(Episode.run_id.in_(run_ids))
+        .group_by(Episode.run_id)
+        .subquery()
+    )
+    bucket = ((Episode.episode - 1) * SPARK_POINTS) / case((mx.c.mx > 1, mx.c.mx), else_=1)
+    stmt = (
+        select(
+            Episode.run_id,
+            bucket.label("b"),
+            func.count(Episode.roi_pct),
+            func.sum(Episode.roi_pct),
+            func.max(Episode.roi_pct),
+            func.count(Episode.sharpe),
+            func.sum(Episode.sharpe),
+            func.count(Episode.buy_hold_roi_pct),
+            func.sum(Episode.roi_pct - Episode.buy_hold_roi_pct),
+            func.sum(case((Episode.roi_pct > Episode.buy_hold_roi_pct, 1), else_=0)),
+            func.count(),
+        )
+        .join(mx, mx.c.rid == Episode.run_id)
+        .group_by(Episode.run_id, "b")
+    )
+    acc: dict[str, dict[str, Any]] = {}
+    for rid, b, n_roi, s_roi, m_roi, n_sh, s_sh, n_bh, s_ex, n_beat, n_all in session.execute(stmt):
+        a = acc.setdefault(
+            rid, {"n_roi": 0, "s_roi": 0.0, "best": None, "n_sh": 0, "s_sh": 0.0, "n_bh": 0, "s_ex": 0.0,
+                  "beat": 0, "n": 0, "spark": {}}
+        )
+        a["n_roi"] += n_roi
+        a["s_roi"] += s_roi or 0.0
+        if m_roi is not None and (a["best"] is None or m_roi > a["best"]):
+            a["best"] = m_roi
+        a["n_sh"] += n_sh
+        a["s_sh"] += s_sh or 0.0
+        a["n_bh"] += n_bh
+        a["s_ex"] += s_ex or 0.0
+        a["beat"] += n_beat or 0
+        a["n"] += n_all
+        if n_roi:
+            a["spark"][int(b)] = s_roi / n_roi
+    out: dict[str, dict[str, Any]] = {}
+    for rid, a in acc.items():
+        spark = [_f(a["spark"][k]) for k in sorted(a["spark"])]
+        out[rid] = {
+            "episodes": a["n"],
+            "best_roi_pct": _f(a["best"]),
+            "avg_roi_pct": _f(a["s_roi"] / a["n_roi"]) if a["n_roi"] else None,
+            "avg_sharpe": _f(a["s_sh"] / a["n_sh"]) if a["n_sh"] else None,
+            "avg_excess_roi_pct": _f(a["s_ex"] / a["n_bh"]) if a["n_bh"] else None,
+            "beat_buy_hold_frac": (a["beat"] / a["n_bh"]) if a["n_bh"] else None,
+            "sparkline": spark,
+        }
+    return out
+
+
+_EMPTY_STATS: dict[str, Any] = {
+    "episodes": 0,
+    "best_roi_pct": None,
+    "avg_roi_pct": None,
+    "avg_sharpe": None,
+    "avg_excess_roi_pct": None,
+    "beat_buy_hold_frac": None,
+    "sparkline": [],
+}
+
+
+def runs_list(
+    session: Session,
+    account_id: int | None,
+    *,
+    label: str | None = None,
+    since: str | None = None,
+    limit: int = 1000,
+) -> dict[str, Any]:
+    """The run list: every run with status, progress, sparkline and ROI/Sharpe/buy-and-hold aggregates.
+
+    Args:
+        session: Open session.
+        account_id: Account scope (``None``: the local store).
+        label: Only runs with this ``strategy_label`` (``""`` or ``None``: all).
+        since: A ``cursor`` of an earlier answer: only runs created, beating or completed at or after it
+            (the pages poll with it and merge the rows).
+        limit: Newest runs first, at most this many (1..10000).
+
+    Returns:
+        ``{"runs": [...], "labels": [...], "cursor": ISO time, "stale_after_s": float}``.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10000:
+        raise ConfigError(f"limit={limit!r} is invalid: allowed is an integer in [1, 10000]")
+    now = utcnow()
+    stmt = _scoped(select(Run), account_id)
+    if label:
+        stmt = stmt.where(Run.strategy_label == label)
+    if since:
+        try:
+            t = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(f"since={since!r} is invalid: allowed is an ISO-8601 time (a cursor)") from None
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=dt.UTC)
+        stmt = stmt.where(or_(Run.created_at >= t, Run.heartbeat_at >= t, Run.completed_at >= t))
+    runs = list(session.execute(stmt.order_by(Run.created_at.desc()).limit(limit)).scalars())
+    stats = _run_stats(session, [r.id for r in runs])
+    rows = []
+    for r in runs:
+        d = _run_public(r, now)
+        d.update(stats.get(r.id, _EMPTY_STATS))
+        rows.append(d)
+    labels = sorted(
+        {
+            v
+            for (v,) in session.execute(
+                _scoped(select(Run.strategy_label).distinct(), account_id).where(Run.strategy_label.is_not(None))
+            )
+        }
+    )
+    # the cursor is a little behind "now" so a row written while this query ran is sent again, not lost
+    cursor = _iso(now - dt.timedelta(seconds=2))
+    return {"runs": rows, "labels": labels, "cursor": cursor, "stale_after_s": STALE_AFTER_S, "now": _iso(now)}
+
+
+# ---------------------------------------------------------------------------------------------- run detail
+def _episode_row(e: Any, traced: set[int] | None = None) -> dict[str, Any]:
+    roi, bh = _f(e.roi_pct), _f(e.buy_hold_roi_pct)
+    row = {
+        "episode": int(e.episode),
+        "env_index": int(e.env_index or 0),
+        "data_start": e.data_start,
+        "data_end": e.data_end,
+        "length": int(e.length or 0),
+        "reward_sum": _f(e.reward_sum),
+        "roi_pct": roi,
+        "sharpe": _f(e.sharpe),
+        "sortino": _f(e.sortino),
+        "max_drawdown_pct": _f(e.max_drawdown_pct),
+        "trades": e.trades,
+        "fees": _f(e.fees),
+        "buy_hold_roi_pct": bh,
+        "excess_roi_pct": (roi - bh) if roi is not None and bh is not None else None,
+        "final_equity": _f(e.final_equity),
+        "terminated": bool(e.terminated),
+        "truncated": bool(e.truncated),
+        "wall_time_s": _f(e.wall_time_s),
+        "global_step": e.global_step,
+        "finished_at": _iso(e.finished_at),
+    }
+    if traced is not None:
+        row["has_trace"] = int(e.episode) in traced
+    return row
+
+
+def _traced(session: Session, run_id: str) -> set[int]:
+    return {int(v) for (v,) in session.execute(select(Trace.episode).where(Trace.run_id == run_id))}
+
+
+def run_detail(session: Session, account_id: int | None, run_id: str, *, top: int = 5) -> dict[str, Any]:
+    """One run: its fields, summary cards, best and worst episodes, the metrics that can be drawn.
+
+    Raises:
+        NotFound: Unknown run (or another account's).
+    """
+    run = _get_run(session, run_id, account_id)
+    now = utcnow()
+    d = _run_public(run, now)
+    d["config"] = run.config
+    d["hyperparams"] = run.hyperparams
+    d["summary"] = run.summary
+    agg = session.execute(
+        select(
+            func.count(),
+            func.max(Episode.roi_pct),
+            func.avg(Episode.roi_pct),
+            func.avg(Episode.sharpe),
+            func.avg(Episode.roi_pct - Episode.buy_hold_roi_pct),
+            func.max(Episode.max_drawdown_pct),
+            func.sum(Episode.trades),
+            func.sum(Episode.fees),
+            func.max(Episode.episode),
+            func.avg(Episode.reward_sum),
+        ).where(Episode.run_id == run_id)
+    ).one()
+    last_n = 100
+    last_avg = session.execute(
+        select(func.avg(Episode.roi_pct)).where(
+            Episode.run_id == run_id, Episode.episode > func.coalesce(agg[8], 0) - last_n
+        )
+    ).scalar_one()
+    d["cards"] = {
+        "episodes": int(agg[0]),
+        "steps": int(run.total_steps or 0),
+        "best_roi_pct": _f(agg[1]),
+        "avg_roi_pct": _f(agg[2]),
+        "avg_roi_pct_last_100": _f(last_avg),
+        "avg_sharpe": _f(agg[3]),
+        "avg_excess_roi_pct": _f(agg[4]),
+        "worst_drawdown_pct": _f(agg[5]),
+        "trades": int(agg[6]) if agg[6] is not None else 0,
+        "fees": _f(agg[7]) or 0.0,
+        "avg_reward": _f(agg[9]),
+    }
+    traced = _traced(session, run_id)
+    base = select(Episode).where(Episode.run_id == run_id, Episode.roi_pct.is_not(None))
+    best = session.execute(base.order_by(Episode.roi_pct.desc(), Episode.episode).limit(top)).scalars()
+    worst = session.execute(base.order_by(Episode.roi_pct.asc(), Episode.episode).limit(top)).scalars()
+    d["best_episodes"] = [_episode_row(e, traced) for e in best]
+    d["worst_episodes"] = [_episode_row(e, traced) for e in worst]
+    d["traced_episodes"] = sorted(traced)
+    keys = [k for (k,) in session.execute(select(Scalar.key).where(Scalar.run_id == run_id).distinct())]
+    d["metrics"] = [{"key": k, "label": v, "kind": "episode"} for k, v in EPISODE_METRICS.items()] + [
+        {"key": "scalar:" + k, "label": k, "kind": "scalar"} for k in sorted(keys)
+    ]
+    d["cursor"] = int(agg[8] or 0)
+    return d
+
+
+# ---------------------------------------------------------------------------------------------- curves
+def _check_x(x: str) -> str:
+    if x not in X_AXES:
+        raise ConfigError(f"x={x!r} is invalid: allowed are {', '.join(X_AXES)}")
+    return x
+
+
+def _metric_column(key: str) -> Any:
+    if key == "excess_roi_pct":
+        return Episode.roi_pct - Episode.buy_hold_roi_pct
+    return getattr(Episode, key)
+
+
+def _check_metrics(metrics: Iterable[str]) -> list[str]:
+    out = []
+    for m in metrics:
+        if m not in EPISODE_METRICS and not m.startswith("scalar:"):
+            allowed = ", ".join(EPISODE_METRICS)
+            raise ConfigError(f"metric={m!r} is unknown: allowed are {allowed} or 'scalar:<key>'")
+        out.append(m)
+    if not out:
+        raise ConfigError("metrics=[] is invalid: allowed is at least one metric")
+    return out
+
+
+def _episode_series(
+    session: Session, run_id: str, metrics: list[str], x: str, max_points: int, after: int = 0
+) -> dict[str, dict[str, Any]]:
+    em = [m for m in metrics if not m.startswith("scalar:")]
+    out: dict[str, dict[str, Any]] = {}
+    if em:
+        xcol: Any = {"episode": Episode.episode, "step": Episode.global_step, "time": Episode.finished_at}[x]
+        cols = [xcol] + [_metric_column(m) for m in em]
+        stmt = select(*cols).where(Episode.run_id == run_id, Episode.episode > after).order_by(Episode.episode)
+        rows = session.execute(stmt).all()
+        if x == "time":
+            xs = [_epoch(r[0]) for r in rows]
+        else:
+            xs = [None if r[0] is None else float(r[0]) for r in rows]
+        keep = [i for i, v in enumerate(xs) if v is not None]
+        if len(keep) != len(xs):
+            xs = [xs[i] for i in keep]
+            rows = [rows[i] for i in keep]
+        xa = np.asarray(xs, dtype=np.float64)
+        if x != "episode" and len(xa) > 1 and np.any(np.diff(xa) < 0):
+            order = np.argsort(xa, kind="stable")
+            xa = xa[order]
+            rows = [rows[i] for i in order.tolist()]
+        for j, m in enumerate(em, start=1):
+            ys = [r[j] for r in rows]
+            sx, sy = lttb(xa, ys, max_points)
+            out[m] = {"x": sx, "y": sy, "n": len(ys)}
+    for m in metrics:
+        if not m.startswith("scalar:"):
+            continue
+        key = m[len("scalar:") :]
+        srows = session.execute(
+            select(Scalar.step, Scalar.wall_time, Scalar.value)
+            .where(Scalar.run_id == run_id, Scalar.key == key)
+            .order_by(Scalar.step)
+        ).all()
+        if x == "time":
+            pairs = sorted((float(r[1]), r[2]) for r in srows if r[1] is not None)
+        else:  # scalars are logged against environment steps; the episode axis shows them by step too
+            pairs = [(float(r[0]), r[2]) for r in srows]
+        sx, sy = lttb([p[0] for p in pairs], [p[1] for p in pairs], max_points)
+        out[m] = {"x": sx, "y": sy, "n": len(pairs), "x_kind": "time" if x == "time" else "step"}
+    return out
+
+
+def run_curves(
+    session: Session,
+    account_id: int | None,
+    run_id: str,
+    *,
+    metrics: Sequence[str] = ("roi_pct",),
+    x: str = "episode",
+    max_points: int = MAX_POINTS,
+) -> dict[str, Any]:
+    """Learning curves of one run, each downsampled to at most ``max_points`` points.
+
+    Args:
+        metrics: Episode columns of `EPISODE_METRICS` and/or ``"scalar:<key>"`` training scalars.
+        x: ``"episode"``, ``"step"`` (the episode's ``global_step``) or ``"time"`` (finish time, epoch s).
+            Scalars use their step on the episode and step axes and their wall time on the time axis.
+        max_points: Cap per series (3..2000).
+
+    Returns:
+        ``{"run_id", "x", "series": {metric: {"x": [...], "y": [...], "n": raw length}}, "cursor"}``.
+    """
+    _get_run(session, run_id, account_id)
+    x = _check_x(x)
+    ms = _check_metrics(metrics)
+    _check_max_points(max_points)
+    series = _episode_series(session, run_id, ms, x, max_points)
+    cursor = session.execute(select(func.max(Episode.episode)).where(Episode.run_id == run_id)).scalar_one()
+    return {"run_id": run_id, "x": x, "series": series, "cursor": int(cursor or 0), "max_points": max_points}
+
+
+def run_updates(
+    session: Session,
+    account_id: int | None,
+    run_id: str,
+    *,
+    after: int,
+    limit: int = 2000,
+) -> dict[str, Any]:
+    """What a run page needs to go live: the run's status/progress and the episodes after ``after``.
+
+    Args:
+        after: The ``cursor`` (highest episode number) the page already has.
+        limit: At most this many new episodes (oldest first); more means the page reloads its curves.
+
+    Returns:
+        ``{"run": {...}, "episodes": [rows], "cursor": int, "more": bool}``.
+    """
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise ConfigError(f"after={after!r} is invalid: allowed is an integer >= 0 (a cursor)")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10000:
+        raise ConfigError(f"limit={limit!r} is invalid: allowed is an integer in [1, 10000]")
+    run = _get_run(session, run_id, account_id)
+    rows = list(
+        session.execute(
+            select(Episode)
+            .where(Episode.run_id == run_id, Episode.episode > after)
+            .order_by(Episode.episode)
+            .limit(limit + 1)
+        ).scalars()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    eps = [_episode_row(e) for e in rows]
+    for r, e in zip(eps, rows, strict=True):
+        r["time"] = _epoch(e.finished_at)
+    cursor = eps[-1]["episode"] if eps else after
+    return {"run": _run_public(run, utcnow()), "episodes": eps, "cursor": cursor, "more": more}
+
+
+# ---------------------------------------------------------------------------------------------- episodes
+def episode_page(
+    session: Session,
+    account_id: int | None,
+    run_id: str,
+    *,
+    page: int = 1,
+    page_size: int = 50,
+    q: str = "",
+    sort: str = "episode",
+    order: str = "desc",
+) -> dict[str, Any]:
+    """One page of a run's episode table.
+
+    Args:
+        page: 1-based page number.
+        page_size: Rows per page (1..500).
+        q: Search text: a number matches that episode number; any text matches the data start/end
+            (e.g. ``2024-03``); ``env:N`` matches the vector-env index.
+        sort: A column of `EPISODE_SORT`.
+        order: ``"asc"`` or ``"desc"``.
+
+    Returns:
+        ``{"rows": [...], "total": int, "page": int, "page_size": int, "pages": int}``.
+    """
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise ConfigError(f"page={page!r} is invalid: allowed is an integer >= 1")
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= _MAX_PAGE_SIZE:
+        raise ConfigError(f"page_size={page_size!r} is invalid: allowed is an integer in [1, {_MAX_PAGE_SIZE}]")
+    if sort not in EPISODE_SORT:
+        raise ConfigError(f"sort={sort!r} is invalid: allowed are {', '.join(EPISODE_SORT)}")
+    if order not in ("asc", "desc"):
+        raise ConfigError(f"order={order!r} is invalid: allowed are 'asc', 'desc'")
+    _get_run(session, run_id, account_id)
+    cond: list[Any] = [Episode.run_id == run_id]
+    q = (q or "").strip()
+    if q:
+        if q.isdigit():
+            cond.append(or_(Episode.episode == int(q), Episode.data_start.contains(q), Episode.data_end.contains(q)))
+        elif q.lower().startswith("env:") and q[4:].strip().isdigit():
+            cond.append(Episode.env_index == int(q[4:].strip()))
+        else:
+            cond.append(or_(Episode.data_start.contains(q), Episode.data_end.contains(q)))
+    total = int(session.execute(select(func.count()).select_from(Episode).where(*cond)).scalar_one())
+    col = getattr(Episode, sort)
+    key = col.desc() if order == "desc" else col.asc()
+    tie = Episode.episode.desc() if order == "desc" else Episode.episode.asc()
+    stmt = select(Episode).where(*cond).order_by(col.is_(None), key, tie)
+    rows = session.execute(stmt.offset((page - 1) * page_size).limit(page_size)).scalars()
+    traced = _traced(session, run_id)
+    return {
+        "rows": [_episode_row(e, traced) for e in rows],
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "pages": max(1, math.ceil(total / page_size)),
+        "sort": sort,
+        "order": order,
+        "q": q,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- compare
+def compare_runs(
+    session: Session,
+    account_id: int | None,
+    run_ids: Sequence[str],
+    *,
+    metric: str = "roi_pct",
+    x: str = "episode",
+    max_points: int = MAX_POINTS,
+) -> dict[str, Any]:
+    """Several runs side by side: one curve per run (own colour, see `run_colours`) and a metrics table.
+
+    Raises:
+        ConfigError: No ids, more than 20, or a bad metric/axis.
+        NotFound: Any id unknown (or another account's).
+    """
+    ids = list(dict.fromkeys(i for i in run_ids if i))
+    if not ids:
+        raise ConfigError("ids=[] is invalid: allowed are 1 to 20 run ids, comma separated")
+    if len(ids) > _MAX_COMPARE:
+        raise ConfigError(f"ids has {len(ids)} runs: allowed are at most {_MAX_COMPARE}")
+    x = _check_x(x)
+    (m,) = _check_metrics([metric])
+    _check_max_points(max_points)
+    now = utcnow()
+    runs = {r.id: r for r in session.execute(_scoped(select(Run).where(Run.id.in_(ids)), account_id)).scalars()}
+    missing = [i for i in ids if i not in runs]
+    if missing:
+        raise NotFound(f"run_id={missing[0]!r} not found")
+    colours = run_colours(ids)
+    stats = _run_stats(session, ids)
+    out_runs = []
+    for rid in ids:
+        d = _run_public(runs[rid], now)
+        d.update(stats.get(rid, _EMPTY_STATS))
+        d["colour"] = colours[rid]
+        s = _episode_series(session, rid, [m], x, max_points)[m]
+        d["series"] = s
+        out_runs.append(d)
+    return {"metric": m, "x": x, "runs": out_runs, "max_points": max_points}
+
+
+# ---------------------------------------------------------------------------------------------- replay
+def _find_key(obj: Any, key: str, depth: int = 0) -> Any:
+    if depth > 4:
+        return None
+    if isinstance(obj, dict):
+        if key in obj and obj[key] is not None:
+            return obj[key]
+        for v in obj.values():
+            r = _find_key(v, key, depth + 1)
+            if r is not None:
+                return r
+    if isinstance(obj, list):
+        for v in obj:
+            r = _find_key(v, key, depth + 1)
+            if r is not None:
+                return r
+    return None
+
+
+def _time_ns(v: Any) -> int:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return int(v)
+    t = dt.datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return round(t.timestamp() * 1_000_000) * 1000
+
+
+def _ohlc_from_cache(
+    cache_dir: str | None, symbol: str, timeframe: str, close_times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Open/high/low/close of the bars that close at ``close_times`` from the candle cache, if all are there."""
+    from tradeready_gym.data.cache import CandleCache
+    from tradeready_gym.timeframes import timeframe_ns
+
+    try:
+        step = timeframe_ns(timeframe)
+        cache = CandleCache(cache_dir)
+        opens = close_times - step
+        md = cache.read(symbol, timeframe, int(opens.min()), int(opens.max()) + 1)
+    except (TradeReadyError, OSError, ValueError):
+        return None
+    idx = np.searchsorted(md.open_time, opens)
+    if np.any(idx >= md.n_bars) or np.any(md.open_time[np.minimum(idx, md.n_bars - 1)] != opens):
+        return None
+    return (
+        np.asarray(md.open[idx, 0], dtype=np.float64),
+        np.asarray(md.high[idx, 0], dtype=np.float64),
+        np.asarray(md.low[idx, 0], dtype=np.float64),
+        np.asarray(md.close[idx, 0], dtype=np.float64),
+    )
+
+
+def _bucket_candles(
+    t: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, max_points: int
+) -> tuple[np.ndarray, ...]:
+    """Merge consecutive bars into at most ``max_points`` candles (first open, max high, min low, last close)."""
+    n = len(t)
+    edges = np.linspace(0, n, max_points + 1).astype(np.int64)
+    edges = np.unique(edges)
+    starts, ends = edges[:-1], edges[1:] - 1
+    return (
+        t[ends],
+        o[starts],
+        np.maximum.reduceat(h, starts),
+        np.minimum.reduceat(lo, starts),
+        c[ends],
+        ends,
+    )
+
+
+def episode_replay(
+    session: Session,
+    account_id: int | None,
+    run_id: str,
+    episode: int,
+    *,
+    symbol: str | None = None,
+    cache_dir: str | None = None,
+    max_points: int = MAX_POINTS,
+) -> dict[str, Any]:
+    """The replay of one traced episode: candles, fills, equity against buy-and-hold, position.
+
+    Candles: one per decision bar of the trace (times are bar close times, in epoch seconds). Open, high and
+    low come from the local candle cache when it holds every bar of the episode for the run's
+    ``timeframe``; otherwise each candle runs from the previous decision's close to this one's
+    (``"ohlc_source": "closes"``). An episode longer than ``max_points`` bars has its bars merged into
+    ``max_points`` candles (and its lines downsampled the same way); fills are never merged.
+
+    Buy-and-hold: the starting equity invested in equal parts in every symbol at the first close.
+
+    Raises:
+        NotFound: Unknown run or no stored trace for ``episode``.
+    """
+    _get_run(session, run_id, account_id)
+    _check_max_points(max_points)
+    tr = session.execute(select(Trace).where(Trace.run_id == run_id, Trace.episode == episode)).scalar_one_or_none()
+    if tr is None:
+        raise NotFound(f"episode={episode!r} of run_id={run_id!r} has no stored trace")
+    from tradeready_gym.tracking.traces import decode_trace
+
+    data = decode_trace(tr.data)
+    symbols: list[str] = list(data["symbols"]) or ["?"]
+    if symbol is None:
+        symbol = symbols[0]
+    if symbol not in symbols:
+        raise ConfigError(f"symbol={symbol!r} is not in this trace: allowed are {', '.join(symbols)}")
+    j = symbols.index(symbol)
+    times_ns = np.asarray(data["times"], dtype=np.int64)
+    closes_all = np.asarray(data["closes"], dtype=np.float64).reshape(len(times_ns), -1)
+    closes = closes_all[:, j]
+    equity = np.asarray(data["equity"], dtype=np.float64)
+    position = np.asarray(data["position"], dtype=np.float64).reshape(len(times_ns), -1)[:, j]
+    run = _get_run(session, run_id, account_id)
+    timeframe = _find_key(run.config or {}, "timeframe")
+    ohlc = None
+    if isinstance(timeframe, str) and len(times_ns):
+        ohlc = _ohlc_from_cache(cache_dir, symbol, timeframe, times_ns)
+    if ohlc is not None and np.allclose(ohlc[3], closes, rtol=1e-9, atol=0):
+        o, h, lo, c = ohlc
+        source = "cache"
+    else:
+        o = np.concatenate([closes[:1], closes[:-1]])
+        h, lo, c = np.maximum(o, closes), np.minimum(o, closes), closes
+        source = "closes"
+    n = len(times_ns)
+    bh = np.full(n, np.nan)
+    if n and np.all(closes_all[0] > 0):
+        bh = equity[0] * np.mean(closes_all / closes_all[0], axis=1)
+    ts = times_ns / 1e9
+    merged = n > max_points
+    if merged:
+        ts_c, o, h, lo, c, ends = _bucket_candles(ts, o, h, lo, c, max_points)
+        eq_s, bh_s, pos_s = equity[ends], bh[ends], position[ends]
+    else:
+        ts_c, eq_s, bh_s, pos_s = ts, equity, bh, position
+    fills = []
+    for f in data["fills"]:
+        if str(f.get("symbol", symbol)) != symbol and len(symbols) > 1:
+            continue
+        try:
+            tf = _time_ns(f.get("time"))
+        except (TypeError, ValueError):
+            continue
+        k = int(np.searchsorted(times_ns, tf, side="left"))
+        k = min(k, n - 1)
+        fills.append(
+            {
+                "time": float(times_ns[k]) / 1e9 if n else None,
+                "fill_time": f.get("time"),
+                "side": str(f.get("side")),
+                "price": _f(f.get("price")),
+                "quantity": _f(f.get("quantity")),
+                "fee": _f(f.get("fee")),
+            }
+        )
+    if merged:  # move each fill onto the merged candle that holds its bar
+        for fl in fills:
+            if fl["time"] is not None:
+                k = int(np.searchsorted(ts_c, fl["time"], side="left"))
+                fl["time"] = float(ts_c[min(k, len(ts_c) - 1)])
+    return {
+        "run_id": run_id,
+        "episode": episode,
+        "symbol": symbol,
+        "symbols": symbols,
+        "reasons": tr.reasons,
+        "meta": data["meta"],
+        "bars": n,
+        "merged": merged,
+        "ohlc_source": source,
+        "time": [float(v) for v in ts_c],
+        "open": [_f(v) for v in o],
+        "high": [_f(v) for v in h],
+        "low": [_f(v) for v in lo],
+        "close": [_f(v) for v in c],
+        "equity": [_f(v) for v in eq_s],
+        "buy_hold": [_f(v) for v in bh_s],
+        "position": [_f(v) for v in pos_s],
+        "fills": fills,
+    }
+
