@@ -630,6 +630,7 @@ class ReplayServer:
         headers["Content-Type"] = "application/json;charset=UTF-8"
         headers["Content-Length"] = str(len(data))
         headers["X-MBX-USED-WEIGHT-1M"] = str(self._used_weight(0))
+        headers["Connection"] = "close"
         if status in (429, 418):
             headers["Retry-After"] = str(max(1, round(self.faults.retry_after_s))) if self.faults.retry_after_s >= 1 else (
                 f"{self.faults.retry_after_s:g}"

@@ -1,0 +1,536 @@
+"""`LiveTradingEnv` (``TradeReady-Live-v0``): the backtest env's components and engine on a live feed.
+
+The env is the library's `TradingEnv` over a `MarketData` that grows by one final candle per step:
+
+* ``reset()`` backfills the history the observation needs (REST), or resumes the stored paper
+  account, and returns the observation at the latest final candle;
+* ``step(action)`` blocks until the next candle is final (`LiveFeed`), then steps the same engine
+  code as the backtest: the action's orders fill at the next candle's open (``fill="next_open"``),
+  equity is marked at its close;
+* the paper account is written to SQLite (`PaperStore`) after every candle.
+
+**One engine.** Each step rebuilds the historical env (`make_historical_env` /
+`make_portfolio_env`) over the candles known so far plus one flat placeholder candle after them (so
+the last real candle is not the end of the data; it is never read: fills and marks use candles up
+to the newest real one, and observations end at the clock), resets it at the session's first
+decision candle and replays the session's recorded actions. The engine is deterministic, so this
+is exactly the account a backtest on the same candles gives (the parity test checks it) and a
+restart rebuilds it from the store. The cost grows with the session (one compiled step per past
+candle, microseconds each); see docs/live.md.
+
+**Never retroactive.** An action counts only once its step is stored. Candles that closed while
+the process was down, and an action that arrives after the next candle had already closed, are
+stepped with the action scheme's no-op action (kind ``offline`` / ``late`` in the store and
+``info["live"]``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from tradeready_gym.data.market import MarketData
+from tradeready_gym.envs.trading_env import TradingEnv
+from tradeready_gym.errors import ConfigError, DataError
+from tradeready_gym.live.feed import DEFAULT_REST_URL, DEFAULT_WS_URL, Bar, FeedConfig, LiveFeed
+from tradeready_gym.live.store import PaperStore
+from tradeready_gym.timeframes import timeframe_ns
+
+__all__ = ["CANDLE_FIELDS", "LiveTradingEnv", "make_live_env"]
+
+log = logging.getLogger(__name__)
+
+#: Values stored per candle and symbol, in this order.
+CANDLE_FIELDS = ("open", "high", "low", "close", "volume", "quote_volume", "trades",
+                 "taker_buy_base_volume", "taker_buy_quote_volume")
+_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+_ACTION_TYPES = ("discrete", "continuous", "portfolio", "target_exposure")
+
+
+def _symbols(symbol: Any, symbols: Any, pairs: Any) -> tuple[str, ...]:
+    if symbols is not None and pairs is not None:
+        raise ConfigError("symbols= and pairs= are the same setting; pass only one of them")
+    value = symbols if symbols is not None else pairs
+    param = "symbols" if symbols is not None else "pairs"
+    if value is None:
+        value, param = symbol, "symbol"
+    if isinstance(value, str):
+        value = [value]
+    try:
+        out = tuple(value)
+    except TypeError:
+        raise ConfigError(f"{param}={value!r} must be a symbol or a list of symbols such as ['BTCUSDT']") from None
+    if not out:
+        raise ConfigError(f"{param}=[] must hold at least one symbol, e.g. ['BTCUSDT']")
+    for s in out:
+        if not isinstance(s, str) or not _SYMBOL_RE.match(s):
+            raise ConfigError(f"{param} holds {s!r}; allowed: Binance spot symbols in upper case such as 'BTCUSDT'")
+    if len(set(out)) != len(out):
+        raise ConfigError(f"{param}={list(out)!r} lists a symbol more than once")
+    return out
+
+
+class LiveTradingEnv(gym.Env[np.ndarray, Any]):
+    """Paper trading on Binance's live klines with the backtest env's components and engine.
+
+    Args:
+        symbol: the traded symbol (one pair), e.g. ``"BTCUSDT"``.
+        symbols, pairs: any number of pairs (``pairs`` is an alias of ``symbols``); overrides ``symbol``.
+        timeframe: candle interval; one step per final candle (default ``"1m"``).
+        action_type: ``"discrete"`` (one pair) / ``"continuous"`` / ``"portfolio"`` (several pairs) /
+            ``"target_exposure"``; default discrete for one pair, portfolio for several.
+        starting_balance: USDT of a new paper account.
+        lookback_window, observation_features, reward_function, fee_rate, slippage, equity_floor:
+            as in the historical envs.
+        step_interval_sec: accepted for compatibility with the original, which slept this long
+            between polls; here a step returns when the next candle of ``timeframe`` is final, so it
+            only has to agree with ``timeframe`` (a mismatch is logged) and is kept in ``settings``.
+        api_key, base_url, track_training, strategy_label: platform / tracking settings, kept in
+            ``settings`` (the paper account is local; ``tradeready deploy`` tracks the session).
+        binance_ws_url, binance_rest_url: Binance endpoints (default ``$TRADEREADY_BINANCE_WS_URL`` /
+            ``$TRADEREADY_BINANCE_API_URL`` or Binance's own); point them at a `ReplayServer` to rehearse.
+        feed_config: a `FeedConfig` (deadlines); its URLs are replaced by the two above when given.
+        speed: market seconds per wall second (1 live; the replay speed when rehearsing).
+        clock: local clock in ms for the feed (tests share the replay server's virtual clock).
+        session: name of the stored paper account (default ``<symbols>-<timeframe>-<action_type>``).
+        store: a `PaperStore`, or a path to its SQLite file (default ``$TRADEREADY_HOME/live.sqlite``);
+            ``False`` keeps the account in memory only.
+        history_bars: candles backfilled before the first decision (default: the observation's
+            warm-up plus 10x the features' warm-up, as the historical envs load).
+        history_start: instead of ``history_bars``, backfill from this open time (ms UTC or ISO 8601).
+        step_timeout_s: wall seconds `step` waits for the next candle before raising `FeedTimeout`
+            (None: wait for ever).
+
+    ``info`` holds the historical env's keys plus ``session_id`` (``"live"``, as the original),
+    ``feed`` (`LiveFeed.status`), ``latency_ms`` (final candle received -> observation ready),
+    ``clock_offset_ms`` and ``live`` (session, step, kind of the step, candle open time).
+    """
+
+    metadata: dict[str, Any] = {"render_modes": [None]}  # noqa: RUF012
+
+    def __init__(
+        self,
+        symbol: str = "BTCUSDT",
+        *,
+        symbols: Sequence[str] | None = None,
+        pairs: Sequence[str] | None = None,
+        timeframe: str = "1m",
+        action_type: str | None = None,
+        starting_balance: float = 10_000.0,
+        lookback_window: int = 30,
+        observation_features: Sequence[str] | None = None,
+        reward_function: Any = None,
+        fee_rate: float = 0.001,
+        slippage: Any = None,
+        equity_floor: float = 0.1,
+        step_interval_sec: float | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        track_training: bool = True,
+        strategy_label: str | None = None,
+        binance_ws_url: str | None = None,
+        binance_rest_url: str | None = None,
+        feed_config: FeedConfig | None = None,
+        speed: float = 1.0,
+        clock: Any = None,
+        session: str | None = None,
+        store: Any = None,
+        history_bars: int | None = None,
+        history_start: Any = None,
+        step_timeout_s: float | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.symbols = _symbols(symbol, symbols, pairs)
+        self.timeframe = timeframe
+        self.interval_ms = timeframe_ns(timeframe) // 1_000_000
+        if action_type is None:
+            action_type = "discrete" if len(self.symbols) == 1 else "portfolio"
+        if action_type not in _ACTION_TYPES:
+            raise ConfigError(f"action_type={action_type!r} is not supported; allowed: {', '.join(_ACTION_TYPES)}")
+        if action_type in ("discrete", "continuous") and len(self.symbols) != 1:
+            raise ConfigError(
+                f"action_type={action_type!r} trades one pair but symbols={list(self.symbols)}; "
+                "allowed: one symbol, or action_type='portfolio' for several"
+            )
+        self.action_type = action_type
+        if step_interval_sec is not None:
+            if isinstance(step_interval_sec, bool) or not isinstance(step_interval_sec, int | float) or not (
+                math.isfinite(step_interval_sec) and step_interval_sec > 0
+            ):
+                raise ConfigError(f"step_interval_sec={step_interval_sec!r} is not allowed; allowed: a number > 0")
+            if abs(step_interval_sec * 1000 - self.interval_ms) > 1e-6:
+                log.info("step_interval_sec=%s differs from timeframe=%s: steps follow the %s candles",
+                         step_interval_sec, timeframe, timeframe)
+        if render_mode is not None:
+            raise ConfigError(f"render_mode={render_mode!r} is not supported by the live env; allowed: None")
+        self.render_mode = None
+        self._env_kwargs: dict[str, Any] = {
+            "starting_balance": starting_balance,
+            "timeframe": timeframe,
+            "lookback_window": lookback_window,
+            "observation_features": None if observation_features is None else list(observation_features),
+            "reward_function": reward_function,
+            "fee_rate": fee_rate,
+            "slippage": slippage,
+            "equity_floor": equity_floor,
+        }
+        probe = self._build(_probe_market(self.symbols, timeframe, 600))
+        self.observation_space = probe.observation_space
+        self.action_space = probe.action_space
+        self._noop = probe.action_scheme.noop_action
+        self._min_index = int(probe.observer.min_index)
+        if history_bars is None:
+            from tradeready_gym.envs.presets import history_bars as default_history
+
+            history_bars = default_history(probe.observer) + 1  # type: ignore[arg-type]
+        if isinstance(history_bars, bool) or not isinstance(history_bars, int) or history_bars < self._min_index + 1:
+            raise ConfigError(
+                f"history_bars={history_bars!r} is too small; allowed: an integer >= {self._min_index + 1} "
+                "(the observation's warm-up and lookback)"
+            )
+        self.history_bars = int(history_bars)
+        self.history_start_ms = None if history_start is None else _to_ms(history_start)
+        ws = binance_ws_url or os.environ.get("TRADEREADY_BINANCE_WS_URL") or (
+            feed_config.ws_url if feed_config else DEFAULT_WS_URL)
+        rest = binance_rest_url or os.environ.get("TRADEREADY_BINANCE_API_URL") or (
+            feed_config.rest_url if feed_config else DEFAULT_REST_URL)
+        base_cfg: dict[str, Any] = feed_config.to_dict() if feed_config is not None else {"speed": speed}
+        base_cfg.update(ws_url=ws, rest_url=rest)
+        self.feed_config = FeedConfig(**base_cfg)
+        self._clock = clock
+        self.step_timeout_s = step_timeout_s
+        self.session = session or f"{'-'.join(self.symbols)}-{timeframe}-{action_type}"
+        if store is False:
+            self.store: PaperStore | None = None
+        elif isinstance(store, PaperStore):
+            self.store = store
+        else:
+            self.store = PaperStore(store)
+        #: The keyword arguments the env was built with (api_key redacted), for tracking and the store.
+        self.settings: dict[str, Any] = {
+            "symbols": list(self.symbols), "timeframe": timeframe, "action_type": action_type,
+            "starting_balance": float(starting_balance), "lookback_window": lookback_window,
+            "observation_features": list(probe.observer.features),  # type: ignore[attr-defined]
+            "fee_rate": float(fee_rate), "equity_floor": float(equity_floor),
+            "slippage": None if slippage is None else repr(slippage),
+            "reward_function": type(reward_function).__name__ if reward_function is not None else "PnLReward",
+            "step_interval_sec": step_interval_sec, "api_key": "***" if api_key else None, "base_url": base_url,
+            "track_training": track_training, "strategy_label": strategy_label,
+            "binance_ws_url": ws, "binance_rest_url": rest,
+        }
+        self.feed: LiveFeed | None = None
+        #: The historical env over the candles so far (rebuilt every step).
+        self.inner: TradingEnv | None = None
+        self._open_ms: list[int] = []
+        self._values: list[list[float]] = []
+        self._actions: list[Any] = []
+        self._start_bar = 0
+        self._needs_reset = True
+        self._latency_ms: float | None = None
+        self._late_steps = 0
+        self._offline_steps = 0
+
+    # ------------------------------------------------------------------ building
+    def _build(self, market: MarketData) -> TradingEnv:
+        from tradeready_gym.envs.presets import make_historical_env, make_portfolio_env
+
+        kw = dict(self._env_kwargs, data=market, track_training=False)
+        if len(self.symbols) == 1 and self.action_type != "portfolio":
+            return make_historical_env(self.symbols[0], self.action_type, **kw)
+        return make_portfolio_env(list(self.symbols), self.action_type, **kw)
+
+    def _market(self) -> MarketData:
+        """Candles so far plus one flat placeholder candle after the newest (never read)."""
+        n, s = len(self._open_ms), len(self.symbols)
+        vals = np.asarray(self._values, dtype=np.float64).reshape(n, s, len(CANDLE_FIELDS))
+        last = vals[-1].copy()
+        last[:, 0:4] = last[:, 3:4]  # open = high = low = close of the newest candle
+        last[:, 4:] = 0.0
+        vals = np.concatenate([vals, last[None]], axis=0)
+        ot = np.asarray([*self._open_ms, self._open_ms[-1] + self.interval_ms], dtype=np.int64) * 1_000_000
+        f = {name: vals[:, :, i] for i, name in enumerate(CANDLE_FIELDS)}
+        extra = {k: f[k] for k in CANDLE_FIELDS[5:]}
+        return MarketData(self.symbols, self.timeframe, ot, f["open"], f["high"], f["low"], f["close"], f["volume"],
+                          extra)
+
+    def _replay(self) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Rebuild the historical env over the candles and replay every recorded action."""
+        inner = self._build(self._market())
+        obs, info = inner.reset(options={"start_index": self._start_bar})
+        out: tuple[np.ndarray, float, bool, bool, dict[str, Any]] = (obs, 0.0, False, False, info)
+        for a in self._actions:
+            out = inner.step(a)
+        self.inner = inner
+        return out
+
+    def _canonical(self, action: Any) -> Any:
+        """The action as the env will replay it (validated; JSON-friendly)."""
+        assert self.inner is not None
+        arr = self.inner.action_scheme.validate(np.asarray(action)[None])[0]
+        if isinstance(self.action_space, gym.spaces.Discrete):
+            return int(arr)
+        return np.asarray(arr, dtype=self.action_space.dtype)
+
+    @staticmethod
+    def _json_action(a: Any) -> Any:
+        return a.tolist() if isinstance(a, np.ndarray) else a
+
+    def _decode_action(self, a: Any) -> Any:
+        if isinstance(self.action_space, gym.spaces.Discrete):
+            return int(a)
+        return np.asarray(a, dtype=self.action_space.dtype)
+
+    def _append_bars(self, bars: Sequence[Bar]) -> list[tuple[int, list[float]]]:
+        new = []
+        for b in bars:
+            expect = self._open_ms[-1] + self.interval_ms if self._open_ms else b.open_ms
+            if b.open_ms != expect:
+                raise DataError(f"candle {b.open_ms} does not follow {self._open_ms[-1]} (expected {expect})")
+            vals = [float(getattr(k, f)) for k in b.klines for f in CANDLE_FIELDS]
+            self._open_ms.append(b.open_ms)
+            self._values.append(vals)
+            new.append((b.open_ms, vals))
+        return new
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Connect, then resume the stored paper account or start one; obs at the latest final candle.
+
+        Options:
+            ``restart``: True archives the stored session (``<name>@<ms>``) and starts a new account.
+        """
+        super().reset(seed=seed)
+        options = dict(options or {})
+        restart = bool(options.pop("restart", False))
+        if options:
+            raise ConfigError(f"options has unknown keys {sorted(options)}; allowed: restart")
+        if self.feed is None:
+            self.feed = LiveFeed(self.symbols, self.timeframe, self.feed_config, clock=self._clock).start()
+        feed = self.feed
+        stored = self.store.session(self.session) if self.store is not None else None
+        if stored is not None and restart:
+            assert self.store is not None
+            self.store.archive(self.session)
+            stored = None
+        self._late_steps = self._offline_steps = 0
+        if stored is not None:
+            obs, info = self._resume(stored)
+        else:
+            if self.history_start_ms is not None:
+                feed.resume_from(self.history_start_ms)
+            else:
+                feed.backfill(self.history_bars)
+            first = feed.next_open_ms() - self.history_bars * self.interval_ms
+            if self.history_start_ms is not None:
+                first = self.history_start_ms
+            bars = feed.bars(first, feed.next_open_ms())
+            if len(bars) < self._min_index + 1:
+                raise DataError(
+                    f"only {len(bars)} final candles of {', '.join(self.symbols)} {self.timeframe} since "
+                    f"{first}; the observation needs {self._min_index + 1}"
+                )
+            self._open_ms, self._values, self._actions = [], [], []
+            candles = self._append_bars(bars)
+            self._start_bar = len(self._open_ms) - 1
+            if self.store is not None:
+                self.store.create(self.session, self.settings, self._start_bar, candles)
+            obs, _, _, _, info = self._replay()
+        self._needs_reset = False
+        return obs, self._live_info(info, "reset")
+
+    def _resume(self, stored: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+        assert self.store is not None and self.feed is not None
+        cfg = stored["config"]
+        for key in ("symbols", "timeframe", "action_type", "starting_balance", "lookback_window",
+                    "observation_features", "fee_rate", "equity_floor", "slippage", "reward_function"):
+            if cfg.get(key) != self.settings.get(key):
+                raise ConfigError(
+                    f"session={self.session!r} was started with {key}={cfg.get(key)!r}, not {self.settings.get(key)!r}; "
+                    "use the same settings, another session name, or reset(options={'restart': True})"
+                )
+        candles = self.store.candles(self.session)
+        steps = self.store.steps(self.session)
+        self._open_ms = [t for t, _ in candles]
+        self._values = [v for _, v in candles]
+        self._actions = [self._decode_action(s["action"]) for s in steps]
+        self._start_bar = int(stored["start_bar"])
+        n_known = self._start_bar + len(steps) + 1
+        if len(self._open_ms) != n_known:
+            # a candle stored without its step cannot happen (one transaction); be strict anyway
+            del self._open_ms[n_known:], self._values[n_known:]
+        obs, _, _, _, info = self._replay()
+        if steps:
+            eq = float(self.inner.broker.equity[0])  # type: ignore[union-attr]
+            if eq != float(steps[-1]["equity"]):
+                raise DataError(
+                    f"session {self.session!r}: replaying its {len(steps)} steps gives equity {eq!r}, but "
+                    f"{steps[-1]['equity']!r} was stored; the store or the engine changed"
+                )
+        # candles that closed while the process was down: stepped without trading
+        self.feed.resume_from(self._open_ms[-1] + self.interval_ms)
+        missed = self.feed.bars(self._open_ms[-1] + self.interval_ms, self.feed.next_open_ms())
+        if missed:
+            obs, _, _, _, info = self._step_bars(missed, None, "offline")
+        log.info("session %s resumed at step %d (%d candles missed while offline)", self.session, len(self._actions),
+                 len(missed))
+        return obs, info
+
+    def _record(self, action: Any, kind: str, open_ms: int, info: dict[str, Any]) -> dict[str, Any]:
+        eng = self.inner.broker  # type: ignore[union-attr]
+        if kind == "offline":
+            self._offline_steps += 1
+        elif kind == "late":
+            self._late_steps += 1
+        return {
+            "step": len(self._actions) - 1,
+            "open_ms": open_ms,
+            "action": self._json_action(action),
+            "kind": kind,
+            "equity": float(eng.equity[0]),
+            "cash": float(eng.cash[0]),
+            "position_value": float(eng.position_value[0]),
+            "positions": {s: float(q) for s, q in zip(self.symbols, np.asarray(eng.qty)[0], strict=True)},
+            "fees": float(eng.fees_paid[0]),
+            "realized_pnl": float(eng.realized_pnl[0]),
+            "fills": info.get("filled_orders", []),
+        }
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Wait for the next final candle, fill ``action``'s orders at its open, store the account.
+
+        If the next candle had already closed when ``step`` was called (the decision came more
+        than a candle late), the action is not traded: that candle is stepped with the no-op action
+        (kind ``late``). Candles that closed while the step ran are stepped with the no-op action
+        too, so the returned observation is always at the newest final candle.
+        """
+        if self._needs_reset or self.feed is None or self.inner is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        act = self._canonical(action)  # invalid actions fail before anything is waited for or stored
+        feed = self.feed
+        nxt = self._open_ms[-1] + self.interval_ms
+        late = feed.next_open_ms() > nxt + self.interval_ms  # bar t+1 closed before this call
+        bar = feed.wait_bar(nxt, timeout=self.step_timeout_s)
+        bars = feed.bars(nxt, feed.next_open_ms())  # this bar and any that closed since
+        if late:
+            obs, reward, term, trunc, info = self._step_bars(bars, None, "late")
+        else:
+            obs, reward, term, trunc, info = self._step_bars(bars, act, "agent")
+        self._latency_ms = (time.perf_counter() - bars[-1].completed_at) * 1000.0 if bars else None
+        del bar
+        if term or trunc:
+            self._needs_reset = True
+        return obs, reward, term, trunc, self._live_info(info, "late" if late else "agent")
+
+    def _step_bars(
+        self, bars: Sequence[Bar], act: Any, first_kind: str
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Append ``bars`` and step over them: ``act`` on the first (kind ``first_kind``), no-op after.
+
+        ``act`` None steps every bar with the no-op action. The steps and their candles are stored
+        in one transaction.
+        """
+        n_candles = len(self._open_ms)
+        new = self._append_bars(bars)
+        obs, _, _, _, info = self._replay()
+        inner = self.inner
+        assert inner is not None
+        result: tuple[np.ndarray, float, bool, bool, dict[str, Any]] = (obs, 0.0, False, False, info)
+        rows = []
+        reward = 0.0
+        for i, b in enumerate(bars):
+            if i == 0 and act is not None:
+                a, kind = act, first_kind
+            else:
+                a = self._canonical(inner.action_scheme.noop_action())
+                kind = first_kind if act is None else "late"
+            result = inner.step(a)
+            reward += result[1]
+            self._actions.append(a)
+            rows.append(self._record(a, kind, b.open_ms, result[4]))
+            if result[2] or result[3]:
+                # the episode ended (equity floor): later candles are not stepped
+                keep = n_candles + i + 1
+                del self._open_ms[keep:], self._values[keep:]
+                new = new[: i + 1]
+                break
+        if self.store is not None:
+            self.store.save_steps(self.session, new, rows)
+        return result[0], reward, result[2], result[3], result[4]
+
+    def _live_info(self, info: dict[str, Any], kind: str) -> dict[str, Any]:
+        feed = self.feed
+        assert feed is not None
+        info = dict(info)
+        info["session_id"] = "live"
+        info["feed"] = feed.status()
+        info["latency_ms"] = self._latency_ms
+        info["clock_offset_ms"] = feed.clock_offset_ms
+        info["live"] = {
+            "session": self.session,
+            "step": len(self._actions),
+            "kind": kind,
+            "candle_open_ms": self._open_ms[-1],
+            "late_steps": self._late_steps,
+            "offline_steps": self._offline_steps,
+        }
+        return info
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def decision_index(self) -> int:
+        """Index of the decision candle among the session's candles (history included)."""
+        return len(self._open_ms) - 1
+
+    @property
+    def candle_open_ms(self) -> list[int]:
+        """Open times (ms) of the session's candles, history included (a copy)."""
+        return list(self._open_ms)
+
+    def metrics(self) -> Any:
+        """`EpisodeMetrics` of the session so far."""
+        if self.inner is None:
+            raise gym.error.ResetNeeded("call reset() first")
+        return self.inner.metrics()
+
+    def close(self) -> None:
+        if self.feed is not None:
+            self.feed.stop()
+            self.feed = None
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<LiveTradingEnv {list(self.symbols)} {self.timeframe} session={self.session!r}>"
+
+
+def _to_ms(value: Any) -> int:
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return int(value)
+    from tradeready_gym.timeframes import parse_time
+
+    return parse_time(value, param="history_start") // 1_000_000
+
+
+def _probe_market(symbols: Sequence[str], timeframe: str, n: int) -> MarketData:
+    """A seeded random walk with the real symbol names: only to learn the spaces and check settings."""
+    rng = np.random.default_rng(0)
+    s = len(symbols)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.01, (n, s)), axis=0))
+    open_ = np.vstack([close[:1], close[:-1]])
+    high = np.maximum(open_, close) * 1.001
+    low = np.minimum(open_, close) * 0.999
+    vol = rng.uniform(1, 2, (n, s))
+    ot = np.arange(n, dtype=np.int64) * timeframe_ns(timeframe) + 1_577_836_800_000_000_000
+    return MarketData(tuple(symbols), timeframe, ot, open_, high, low, close, vol)
+
+
+def make_live_env(**kwargs: Any) -> LiveTradingEnv:
+    """Entry point of ``TradeReady-Live-v0``: ``LiveTradingEnv(**kwargs)``."""
+    return LiveTradingEnv(**kwargs)
