@@ -28,7 +28,6 @@ __all__ = [
     "TargetExposureActions",
 ]
 
-_BOX_TOL = 1e-6
 
 
 class ActionScheme(Component):
@@ -56,7 +55,8 @@ class ActionScheme(Component):
         """Check a batch of actions (env index first); return them as an array.
 
         Raises:
-            InvalidActionError: NaN, wrong shape, or outside the action space.
+            InvalidActionError: NaN, wrong shape, or outside a discrete space (finite Box values are
+                clipped to the bounds).
         """
         return np.asarray(actions)
 
@@ -124,10 +124,8 @@ def _validate_box(actions: Any, space: gym.spaces.Box, n_envs: int) -> np.ndarra
             raise InvalidActionError(f"action={_short(actions)} has shape {arr.shape}; allowed: {space}")
     if not np.isfinite(arr).all():
         raise InvalidActionError(f"action={_short(actions)} contains NaN or infinity; allowed: {space}")
-    if (arr < space.low - _BOX_TOL).any() or (arr > space.high + _BOX_TOL).any():
-        raise InvalidActionError(
-            f"action={_short(actions)} is outside {space}; allowed: values in [{space.low.min()}, {space.high.max()}]"
-        )
+    # finite values outside the bounds are clipped to them, as the published package did (and as
+    # Stable-Baselines3 does before an action reaches the env)
     return np.clip(arr, space.low, space.high)
 
 

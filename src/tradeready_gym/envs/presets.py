@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from tradeready_gym.actions.schemes import (
     ActionScheme,
     ContinuousActions,
@@ -25,22 +27,29 @@ from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
 from tradeready_gym.envs.trading_env import TradingEnv
 from tradeready_gym.envs.vector_env import TradeReadyVectorEnv
-from tradeready_gym.errors import ConfigError, DataNotFoundError
+from tradeready_gym.errors import ConfigError, DataNotFoundError, UnknownArgumentError
 from tradeready_gym.informers.informers import DefaultInformer
-from tradeready_gym.observers.window import WindowObserver
+from tradeready_gym.observers.window import SCALARS, WindowObserver
 from tradeready_gym.stoppers.stoppers import default_stopper
 from tradeready_gym.timeframes import parse_time, timeframe_ns
 
 __all__ = [
     "ACTION_TYPES",
+    "DEFAULT_OBSERVATION_FEATURES",
     "DEFAULT_PORTFOLIO_SYMBOLS",
     "HISTORY_FACTOR",
+    "build_portfolio_parts",
+    "build_single_parts",
+    "finish_env",
     "history_bars",
     "load_env_market",
     "make_historical_env",
     "make_historical_vector_env",
     "make_portfolio_env",
     "make_portfolio_vector_env",
+    "resolve_portfolio",
+    "resolve_single",
+    "split_observation_features",
 ]
 
 ACTION_TYPES: tuple[str, ...] = ("discrete", "continuous", "portfolio", "target_exposure")
@@ -75,14 +84,16 @@ def load_env_market(
     *,
     history_bars: int,
     data: Any = None,
-    base_url: str | None = None,
+    binance_base_url: str | None = None,
+    binance_data_url: str | None = None,
     data_dir: Any = None,
     download: bool = False,
 ) -> MarketData:
     """Candles for an env: ``[start_time - history_bars bars, end_time)``, history where it exists.
 
     ``data`` is anything ``tradeready_gym.data.load_market_data`` accepts (DataFrame, mapping, path,
-    `MarketData`); without it the local cache is read.
+    `MarketData`); without it the local cache is read. ``binance_base_url`` / ``binance_data_url``
+    are the Binance REST API and public-dump bases used when ``download`` is True.
     """
     interval = timeframe_ns(timeframe)
     start_ns = None if start_time is None else parse_time(start_time, param="start_time")
@@ -92,7 +103,13 @@ def load_env_market(
     hist_start = None if start_ns is None else start_ns - history_bars * interval
     from tradeready_gym.data import load_market_data
 
-    kwargs: dict[str, Any] = {"data": data, "data_dir": data_dir, "download": download, "base_url": base_url}
+    kwargs: dict[str, Any] = {
+        "data": data,
+        "data_dir": data_dir,
+        "download": download,
+        "base_url": binance_base_url,
+        "vision_url": binance_data_url,
+    }
     try:
         return load_market_data(list(symbols), timeframe, hist_start, end_ns, **kwargs)
     except DataNotFoundError:
@@ -119,16 +136,49 @@ def history_bars(observer: WindowObserver) -> int:
     return observer.min_index + HISTORY_FACTOR * observer.warmup
 
 
-def _action_scheme(action_type: str, n_symbols: int) -> ActionScheme:
+def _action_scheme(action_type: str, n_symbols: int, position_size_pct: float = 0.1) -> ActionScheme:
     if action_type == "discrete":
-        return DiscreteActions()
+        return DiscreteActions(trade_fraction=position_size_pct)
     if action_type == "continuous":
-        return ContinuousActions()
+        return ContinuousActions(trade_fraction=position_size_pct)
     if action_type == "portfolio":
         return PortfolioWeightActions()
     if action_type == "target_exposure":
         return TargetExposureActions()
     raise ConfigError(f"action_type={action_type!r} is not supported; allowed: {', '.join(ACTION_TYPES)}")
+
+
+#: The observation of the presets when ``observation_features`` is not given: OHLCV rows, then all
+#: three account scalars (an agent needs to know its position).
+DEFAULT_OBSERVATION_FEATURES: tuple[str, ...] = ("ohlcv", "balance", "position", "unrealized_pnl")
+
+
+def split_observation_features(observation_features: Sequence[str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(per-candle features, account scalars)`` of an ``observation_features`` list.
+
+    The list is taken literally: the scalar names ``balance``, ``position`` and ``unrealized_pnl``
+    (see `tradeready_gym.observers.SCALARS`) go after the window in the order given, and a list
+    without them has none (``["ohlcv"]`` at lookback 30 is 150 values). None is
+    `DEFAULT_OBSERVATION_FEATURES`.
+    """
+    names = DEFAULT_OBSERVATION_FEATURES if observation_features is None else observation_features
+    if isinstance(names, str | bytes):
+        raise ConfigError(
+            f"observation_features={names!r} must be a list of feature names, not a string; e.g. ['ohlcv', 'balance']"
+        )
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise ConfigError(f"observation_features={names!r} must be a list of feature names") from None
+    scalars = tuple(n for n in names if isinstance(n, str) and n in SCALARS)
+    features = tuple(n for n in names if not (isinstance(n, str) and n in SCALARS))
+    if len(set(scalars)) != len(scalars):
+        raise ConfigError(f"observation_features={list(names)!r} lists an account scalar more than once")
+    if not features:
+        raise ConfigError(
+            f"observation_features={list(names)!r} holds no per-candle feature; add one such as 'ohlcv'"
+        )
+    return features, scalars
 
 
 def _parts(
@@ -147,15 +197,18 @@ def _parts(
     slippage: Any,
     episode_length: int | None,
     random_start: bool | float,
-    base_url: str | None,
     data_dir: Any,
     download: bool,
     equity_floor: float,
+    binance_base_url: str | None,
+    binance_data_url: str | None,
+    position_size_pct: float = 0.1,
 ) -> dict[str, Any]:
     if action_type not in ACTION_TYPES:
         raise ConfigError(f"action_type={action_type!r} is not supported; allowed: {', '.join(ACTION_TYPES)}")
-    features = ["ohlcv"] if observation_features is None else observation_features
-    observer = WindowObserver(features, lookback_window)
+    features, scalars = split_observation_features(observation_features)
+    observer = WindowObserver(features, lookback_window, scalars=scalars)
+    scheme = _action_scheme(action_type, len(symbols), position_size_pct)
     portfolio = Portfolio(starting_balance, fee_rate=fee_rate, slippage=slippage)
     market = load_env_market(
         symbols,
@@ -164,7 +217,8 @@ def _parts(
         end_time,
         history_bars=history_bars(observer),
         data=data,
-        base_url=base_url,
+        binance_base_url=binance_base_url,
+        binance_data_url=binance_data_url,
         data_dir=data_dir,
         download=download,
     )
@@ -183,7 +237,7 @@ def _parts(
     return {
         "portfolio": portfolio,
         "feed": feed,
-        "action_scheme": _action_scheme(action_type, len(symbols)),
+        "action_scheme": scheme,
         "reward_scheme": reward_function,
         "observer": observer,
         "stopper": default_stopper(episode_length, equity_floor),
@@ -192,122 +246,12 @@ def _parts(
     }
 
 
-def _settings(**kwargs: Any) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if k not in ("data", "reward_function")}
-
-
-def make_historical_env(
-    symbol: str = "BTCUSDT",
-    action_type: str = "discrete",
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    starting_balance: float = 10_000.0,
-    timeframe: str = "1h",
-    lookback_window: int = 30,
-    start_time: Any = None,
-    end_time: Any = None,
-    observation_features: Sequence[str] | None = None,
-    reward_function: Any = None,
-    track_training: bool = True,
-    strategy_label: str | None = None,
-    data: Any = None,
-    fee_rate: float = 0.001,
-    slippage: Any = None,
-    episode_length: int | None = None,
-    random_start: bool | float = False,
-    render_mode: str | None = None,
-    equity_floor: float = 0.1,
-    data_dir: Any = None,
-    download: bool = False,
-    **unknown: Any,
-) -> TradingEnv:
-    """A single-asset historical env (the ``TradeReady-<SYM>-v0`` and ``-Continuous-v0`` ids).
-
-    Args:
-        symbol: the traded Binance spot symbol, e.g. ``"BTCUSDT"``.
-        action_type: ``"discrete"`` (Discrete(3)), ``"continuous"`` (Box(-1, 1, (1,))) or
-            ``"target_exposure"``.
-        api_key, base_url, track_training, strategy_label: training-tracking settings, stored in
-            ``env.settings`` (tracking runs in-process; no server is needed).
-        starting_balance: USDT at reset.
-        timeframe: bar interval, e.g. ``"1h"``.
-        lookback_window: rows per observation.
-        start_time, end_time: ISO 8601 episode range; omitted = the whole range available.
-        observation_features: feature names (default ``["ohlcv"]``).
-        reward_function: a reward (default ``PnLReward()``).
-        data: candles to use instead of the local cache (DataFrame, mapping, path or MarketData).
-        fee_rate: fee as a fraction of notional (0.001 = 0.1%).
-        slippage: None, basis points, or a slippage model.
-        episode_length: truncate episodes after this many steps (None: run to the end of the range).
-        random_start: draw each episode's start with the env's seeded generator (True = anywhere).
-        render_mode: ``"human"``, ``"ansi"``, ``"rgb_array"`` or None.
-        equity_floor: truncate when equity falls to this share of the starting balance.
-        data_dir: cache folder (default ``TRADEREADY_DATA_DIR`` or the user cache).
-        download: fetch missing candles from Binance instead of raising `DataNotFoundError`.
-    """
-    if unknown:
-        _with_defaults(unknown)  # raises ConfigError naming the unknown keywords and the allowed ones
-    sym = _check_symbols(symbol, "symbol")
-    if len(sym) != 1:
-        raise ConfigError(f"symbol={symbol!r} must be one symbol")
-    parts = _parts(
-        sym,
-        action_type,
-        starting_balance=starting_balance,
-        timeframe=timeframe,
-        lookback_window=lookback_window,
-        start_time=start_time,
-        end_time=end_time,
-        observation_features=observation_features,
-        reward_function=reward_function,
-        data=data,
-        fee_rate=fee_rate,
-        slippage=slippage,
-        episode_length=episode_length,
-        random_start=random_start,
-        base_url=base_url,
-        data_dir=data_dir,
-        download=download,
-        equity_floor=equity_floor,
-    )
-    env = TradingEnv(**parts, render_mode=render_mode)
-    env.settings = _settings(
-        symbols=list(sym), action_type=action_type, api_key=api_key, base_url=base_url,
-        starting_balance=starting_balance, timeframe=timeframe, lookback_window=lookback_window,
-        start_time=start_time, end_time=end_time, observation_features=list(observer_names(parts)),
-        track_training=track_training, strategy_label=strategy_label, fee_rate=fee_rate,
-        episode_length=episode_length, random_start=random_start,
-    )
-    return env
-
-
 def observer_names(parts: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(parts["observer"].features)
+    obs = parts["observer"]
+    return (*obs.features, *obs.scalars)
 
 
-def make_portfolio_env(
-    symbols: Sequence[str] = DEFAULT_PORTFOLIO_SYMBOLS,
-    action_type: str = "portfolio",
-    **kwargs: Any,
-) -> TradingEnv:
-    """A multi-asset historical env (``TradeReady-Portfolio-v0``): target weights, Box(0, 1, (N,)).
-
-    Takes the keyword arguments of `make_historical_env` plus ``symbols`` (default BTC, ETH, SOL).
-    """
-    syms = _check_symbols(symbols)
-    settings_kwargs = {k: v for k, v in kwargs.items() if k not in ("data", "reward_function")}
-    render_mode = kwargs.pop("render_mode", None)
-    api = {k: kwargs.pop(k, None) for k in ("api_key", "strategy_label")}
-    track = kwargs.pop("track_training", True)
-    parts = _parts(syms, action_type, **_with_defaults(kwargs))
-    env = TradingEnv(**parts, render_mode=render_mode)
-    env.settings = {
-        "symbols": list(syms), "action_type": action_type, "track_training": track, **api, **settings_kwargs,
-    }
-    return env
-
-
+#: Keyword arguments of every preset (single, portfolio, vector) and their defaults.
 _DEFAULTS: dict[str, Any] = {
     "starting_balance": 10_000.0,
     "timeframe": "1h",
@@ -321,19 +265,189 @@ _DEFAULTS: dict[str, Any] = {
     "slippage": None,
     "episode_length": None,
     "random_start": False,
-    "base_url": None,
     "data_dir": None,
     "download": False,
     "equity_floor": 0.1,
+    "binance_base_url": None,
+    "binance_data_url": None,
 }
 
+#: Settings kept in ``env.settings`` only (training tracking and the platform), with defaults.
+_META: dict[str, Any] = {
+    "api_key": None,
+    "base_url": None,
+    "track_training": True,
+    "strategy_label": None,
+    "render_mode": None,
+}
 
-def _with_defaults(kwargs: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(kwargs) - set(_DEFAULTS)
+_SINGLE_ONLY = ("symbol", "continuous", "position_size_pct", "pairs")
+_PORTFOLIO_ONLY = ("symbols", "pairs")
+_NOT_SETTINGS = ("data", "reward_function")
+
+
+def _unknown(fn: str, unknown: set[str], allowed: Sequence[str]) -> UnknownArgumentError:
+    names = sorted(unknown)
+    return UnknownArgumentError(
+        f"{fn}() got an unexpected keyword argument {names[0]!r}: unknown keyword argument(s) {names}; "
+        f"allowed: {', '.join(sorted(allowed))}"
+    )
+
+
+def _split(fn: str, kwargs: dict[str, Any], extra: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(engine/env keywords with defaults, meta settings)``; `UnknownArgumentError` for anything else."""
+    unknown = set(kwargs) - set(_DEFAULTS) - set(_META)
     if unknown:
-        allowed = sorted({*_DEFAULTS, "api_key", "track_training", "strategy_label", "render_mode", "symbols"})
-        raise ConfigError(f"unknown keyword argument(s) {sorted(unknown)}; allowed: {', '.join(allowed)}")
-    return {**_DEFAULTS, **kwargs}
+        raise _unknown(fn, unknown, [*_DEFAULTS, *_META, *extra])
+    meta = {k: kwargs.get(k, v) for k, v in _META.items()}
+    return {**_DEFAULTS, **{k: v for k, v in kwargs.items() if k in _DEFAULTS}}, meta
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ConfigError(f"{name}={value!r} is not allowed; allowed: True or False")
+    return bool(value)
+
+
+def resolve_single(
+    symbol: Any, action_type: str, kwargs: dict[str, Any], fn: str = "make_historical_env"
+) -> tuple[tuple[str, ...], str, float, dict[str, Any], dict[str, Any]]:
+    """The single-asset keywords: ``(symbols, action_type, position_size_pct, env keywords, meta)``.
+
+    ``pairs=[s]`` (the published package's name) is ``symbol=s``; ``continuous=True`` is
+    ``action_type="continuous"``; ``position_size_pct`` is the share of equity one full action trades.
+    """
+    kw = dict(kwargs)
+    pairs = kw.pop("pairs", None)
+    continuous = kw.pop("continuous", None)
+    size = kw.pop("position_size_pct", 0.1)
+    if pairs is not None:
+        p = _check_symbols(pairs, "pairs")
+        if len(p) != 1:
+            raise ConfigError(
+                f"pairs={list(p)!r} holds {len(p)} symbols; a single-asset env trades one symbol; "
+                "for several use TradeReady-Portfolio-v0 with symbols= (or pairs=)"
+            )
+        symbol = p[0]
+    if continuous is not None:
+        action_type = "continuous" if _check_bool(continuous, "continuous") else "discrete"
+    sym = _check_symbols(symbol, "symbol")
+    if len(sym) != 1:
+        raise ConfigError(f"symbol={symbol!r} must be one symbol")
+    if action_type not in ("discrete", "continuous", "target_exposure"):
+        raise ConfigError(
+            f"action_type={action_type!r} is not supported by a single-asset env; "
+            "allowed: discrete, continuous, target_exposure"
+        )
+    env_kw, meta = _split(fn, kw, _SINGLE_ONLY)
+    return sym, action_type, size, env_kw, meta
+
+
+def resolve_portfolio(
+    symbols: Any, kwargs: dict[str, Any], fn: str = "make_portfolio_env"
+) -> tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]:
+    """The multi-asset keywords: ``(symbols, env keywords, meta)``; ``pairs=`` is ``symbols=``."""
+    kw = dict(kwargs)
+    pairs = kw.pop("pairs", None)
+    if pairs is not None:
+        p = _check_symbols(pairs, "pairs")
+        if symbols is not None and _check_symbols(symbols) != p:
+            raise ConfigError(f"pairs={list(p)!r} and symbols={list(symbols)!r} disagree; give one of them")
+        symbols = p
+    if "position_size_pct" in kw:
+        raise ConfigError(
+            f"position_size_pct={kw['position_size_pct']!r} applies to single-asset envs; a portfolio env "
+            "trades to the target weights of its action"
+        )
+    syms = _check_symbols(DEFAULT_PORTFOLIO_SYMBOLS if symbols is None else symbols)
+    env_kw, meta = _split(fn, kw, _PORTFOLIO_ONLY)
+    return syms, env_kw, meta
+
+
+def _settings(symbols: Sequence[str], action_type: str, env_kw: dict[str, Any], meta: dict[str, Any],
+              parts: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    out = {"symbols": list(symbols), "action_type": action_type, **extra}
+    out.update({k: v for k, v in env_kw.items() if k not in _NOT_SETTINGS})
+    out.update({k: v for k, v in meta.items() if k != "render_mode"})
+    out["observation_features"] = list(observer_names(parts))
+    return out
+
+
+def build_single_parts(
+    symbol: Any, action_type: str, kwargs: dict[str, Any], fn: str = "make_historical_env"
+) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+    """``(TradingEnv keyword arguments, render_mode, settings)`` of a single-asset env."""
+    sym, kind, size, env_kw, meta = resolve_single(symbol, action_type, kwargs, fn)
+    parts = _parts(sym, kind, **env_kw, position_size_pct=size)
+    return parts, meta["render_mode"], _settings(sym, kind, env_kw, meta, parts, position_size_pct=size)
+
+
+def build_portfolio_parts(
+    symbols: Any, action_type: str, kwargs: dict[str, Any], fn: str = "make_portfolio_env"
+) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+    """``(TradingEnv keyword arguments, render_mode, settings)`` of a multi-asset env."""
+    syms, env_kw, meta = resolve_portfolio(symbols, kwargs, fn)
+    parts = _parts(syms, action_type, **env_kw)
+    return parts, meta["render_mode"], _settings(syms, action_type, env_kw, meta, parts)
+
+
+def make_historical_env(symbol: str = "BTCUSDT", action_type: str = "discrete", **kwargs: Any) -> TradingEnv:
+    """A single-asset historical env (the ``TradeReady-<SYM>-v0`` and ``-Continuous-v0`` ids).
+
+    Keyword arguments (all optional):
+        api_key, base_url, track_training, strategy_label: training tracking and the platform;
+            ``base_url`` is the *platform's* URL (the Binance URLs are ``binance_base_url`` and
+            ``binance_data_url``). Stored in ``env.settings``.
+        starting_balance: USDT at reset (10000).
+        timeframe: bar interval, e.g. ``"1h"`` (default).
+        lookback_window: rows per observation (30).
+        start_time, end_time: ISO 8601 episode range; omitted = the whole range available.
+        observation_features: per-candle feature names plus the account scalars ``balance``,
+            ``position``, ``unrealized_pnl``, taken literally (default
+            ``["ohlcv", "balance", "position", "unrealized_pnl"]``).
+        reward_function: a reward (default ``PnLReward()``).
+        position_size_pct: share of current equity a buy (discrete) or a full action (continuous)
+            trades (0.1).
+        continuous: True = ``Box(-1, 1, (1,))`` actions, False = ``Discrete(3)`` (else ``action_type``).
+        pairs: ``[symbol]``, the published package's spelling of ``symbol``.
+        data: candles to use instead of the local cache (DataFrame, mapping, path or MarketData).
+        fee_rate: fee as a fraction of notional (0.001 = 0.1%).
+        slippage: None, basis points, or a slippage model.
+        episode_length: truncate episodes after this many steps (None: run to the end of the range).
+        random_start: draw each episode's start with the env's seeded generator (True = anywhere).
+        render_mode: ``"human"``, ``"ansi"``, ``"rgb_array"`` or None.
+        equity_floor: truncate when equity falls to this share of the starting balance (0.1).
+        data_dir: cache folder (default ``TRADEREADY_DATA_DIR`` or the user cache).
+        download: fetch missing candles from Binance instead of raising `DataNotFoundError`.
+        binance_base_url, binance_data_url: Binance REST API and public-dump bases for downloads
+            (default ``$TRADEREADY_BINANCE_API_URL`` / ``$TRADEREADY_BINANCE_VISION_URL`` or Binance's).
+
+    Raises:
+        UnknownArgumentError: a keyword not listed here (a `ConfigError` and a ``TypeError``).
+    """
+    parts, render_mode, settings = build_single_parts(symbol, action_type, kwargs)
+    return finish_env(TradingEnv(**parts, render_mode=render_mode), settings)
+
+
+def make_portfolio_env(
+    symbols: Sequence[str] | None = None,
+    action_type: str = "portfolio",
+    **kwargs: Any,
+) -> TradingEnv:
+    """A multi-asset historical env (``TradeReady-Portfolio-v0``): target weights, Box(0, 1, (N,)).
+
+    Takes the keyword arguments of `make_historical_env` (except the single-asset ones) plus
+    ``symbols`` (default BTC, ETH, SOL) or its alias ``pairs``.
+    """
+    parts, render_mode, settings = build_portfolio_parts(symbols, action_type, kwargs)
+    return finish_env(TradingEnv(**parts, render_mode=render_mode), settings)
+
+
+def finish_env(env: Any, settings: dict[str, Any]) -> Any:
+    """The last step of building any preset env (single, portfolio, vector, or one of the published
+    package's classes in `tradeready_gym.envs.single_asset_env` and friends): store its settings."""
+    env.settings = settings
+    return env
 
 
 def make_historical_vector_env(
@@ -343,45 +457,60 @@ def make_historical_vector_env(
     *,
     autoreset_mode: Any = "next_step",
     info_details: bool = False,
+    max_episode_steps: int | None = None,
     **kwargs: Any,
 ) -> TradeReadyVectorEnv:
-    """The native batched version of `make_historical_env` (``gymnasium.make_vec`` entry point)."""
-    sym = _check_symbols(symbol, "symbol")
-    return _vector(num_envs, sym, action_type, autoreset_mode, info_details, kwargs)
+    """The native batched version of `make_historical_env` (``gymnasium.make_vec`` entry point).
+
+    ``max_episode_steps`` (what ``gymnasium.make_vec`` passes) truncates like ``gymnasium.make``'s
+    ``TimeLimit``: it is the episode length (the smaller one when ``episode_length`` is also given).
+    """
+    kwargs = _time_limit(kwargs, max_episode_steps)
+    sym, kind, size, env_kw, meta = resolve_single(symbol, action_type, kwargs, "make_vec")
+    parts = _parts(sym, kind, **env_kw, position_size_pct=size)
+    return _vector(num_envs, parts, meta, autoreset_mode, info_details,
+                   _settings(sym, kind, env_kw, meta, parts, position_size_pct=size))
 
 
 def make_portfolio_vector_env(
     num_envs: int = 1,
-    symbols: Sequence[str] = DEFAULT_PORTFOLIO_SYMBOLS,
+    symbols: Sequence[str] | None = None,
     action_type: str = "portfolio",
     *,
     autoreset_mode: Any = "next_step",
     info_details: bool = False,
+    max_episode_steps: int | None = None,
     **kwargs: Any,
 ) -> TradeReadyVectorEnv:
     """The native batched version of `make_portfolio_env` (``gymnasium.make_vec`` entry point)."""
-    return _vector(num_envs, _check_symbols(symbols), action_type, autoreset_mode, info_details, kwargs)
+    kwargs = _time_limit(kwargs, max_episode_steps)
+    syms, env_kw, meta = resolve_portfolio(symbols, kwargs, "make_vec")
+    parts = _parts(syms, action_type, **env_kw)
+    return _vector(num_envs, parts, meta, autoreset_mode, info_details,
+                   _settings(syms, action_type, env_kw, meta, parts))
+
+
+def _time_limit(kwargs: dict[str, Any], max_episode_steps: Any) -> dict[str, Any]:
+    if max_episode_steps is None or max_episode_steps == -1:
+        return kwargs
+    if isinstance(max_episode_steps, bool) or not isinstance(max_episode_steps, int | np.integer) or max_episode_steps < 1:
+        raise ConfigError(f"max_episode_steps={max_episode_steps!r} is not allowed; allowed: an integer >= 1 or None")
+    kw = dict(kwargs)
+    current = kw.get("episode_length")
+    kw["episode_length"] = int(max_episode_steps) if current is None else min(int(current), int(max_episode_steps))
+    return kw
 
 
 def _vector(
     num_envs: int,
-    symbols: tuple[str, ...],
-    action_type: str,
+    parts: dict[str, Any],
+    meta: dict[str, Any],
     autoreset_mode: Any,
     info_details: bool,
-    kwargs: dict[str, Any],
+    settings: dict[str, Any],
 ) -> TradeReadyVectorEnv:
-    kwargs = dict(kwargs)
-    render_mode = kwargs.pop("render_mode", None)
+    render_mode = meta["render_mode"]
     if render_mode is not None:
         raise ConfigError(f"render_mode={render_mode!r} is not supported by the vector env; allowed: None")
-    api = {k: kwargs.pop(k, None) for k in ("api_key", "strategy_label")}
-    track = kwargs.pop("track_training", True)
-    kwargs.pop("max_episode_steps", None)
-    settings = {k: v for k, v in kwargs.items() if k not in ("data", "reward_function")}
-    parts = _parts(symbols, action_type, **_with_defaults(kwargs))
     venv = TradeReadyVectorEnv(num_envs, **parts, autoreset_mode=autoreset_mode, info_details=info_details)
-    venv.settings = {
-        "symbols": list(symbols), "action_type": action_type, "track_training": track, **api, **settings,
-    }
-    return venv
+    return finish_env(venv, settings)
