@@ -11,7 +11,7 @@ from typing import Any
 
 import gymnasium
 
-__all__ = ["ENV_IDS", "ENV_SPECS", "register_all"]
+__all__ = ["ENV_IDS", "ENV_SPECS", "LIVE_ENV_ID", "register_all"]
 
 _SINGLE = "tradeready_gym.envs.presets:make_historical_env"
 _SINGLE_VEC = "tradeready_gym.envs.presets:make_historical_vector_env"
@@ -30,6 +30,11 @@ ENV_SPECS: dict[str, tuple[str, str, dict[str, Any]]] = {
 
 ENV_IDS: tuple[str, ...] = tuple(ENV_SPECS)
 
+#: The live paper-trading env (needs the ``[live]`` extra and a Binance or replay feed; no vector
+#: entry point, and not in `ENV_IDS`, which lists the envs that run offline on cached candles).
+LIVE_ENV_ID = "TradeReady-Live-v0"
+_LIVE = "tradeready_gym.live.env:make_live_env"
+
 
 def register_all() -> None:
     """Register every TradeReady environment id with Gymnasium (idempotent)."""
@@ -43,3 +48,5 @@ def register_all() -> None:
             kwargs=dict(kwargs),
             disable_env_checker=False,
         )
+    if LIVE_ENV_ID not in gymnasium.registry:
+        gymnasium.register(id=LIVE_ENV_ID, entry_point=_LIVE, disable_env_checker=False)
