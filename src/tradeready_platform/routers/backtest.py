@@ -1,0 +1,154 @@
+"""``/api/v1/backtest``: REST backtest sessions (PLATFORM-API §2.2 with the fixes of §3).
+
+Per ``reset()`` the original client calls create -> start -> step; per ``step(a)``: 0..N orders ->
+step -> candles of each pair; after the final step, results.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from tradeready_platform.deps import AccountId, Backtests, Caller
+from tradeready_platform.routers.common import errors
+from tradeready_platform.schemas import (
+    BacktestCreate,
+    BacktestCreated,
+    BacktestResults,
+    BacktestsPublic,
+    BacktestStatus,
+    BatchStep,
+    CandlesPublic,
+    EquityCurvePublic,
+    OrderCreate,
+    OrderPublic,
+    OrdersPublic,
+    PricesPublic,
+    SessionState,
+    StepPublic,
+    TradesPublic,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/backtest", tags=["backtest"])
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.post("/create", response_model=BacktestCreated, responses=errors(400))
+def create(body: BacktestCreate, ident: Caller, backtests: Backtests) -> JSONResponse:
+    """Create a session over cached candles (200, as the original)."""
+    data = body.model_dump()
+    return JSONResponse(backtests.create(ident[0], ident[1], data))
+
+
+@router.get("/list", response_model=BacktestsPublic, responses=errors())
+def list_sessions(
+    account_id: AccountId,
+    backtests: Backtests,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Limit = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> JSONResponse:
+    """The caller's sessions, newest first."""
+    return JSONResponse(backtests.list(account_id, status, limit, offset))
+
+
+@router.post("/{session_id}/start", response_model=SessionState, responses=errors(404, 409))
+def start(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Start a created session."""
+    return JSONResponse(backtests.start(account_id, session_id))
+
+
+@router.post("/{session_id}/step", response_model=StepPublic, responses=errors(404, 409))
+def step(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Advance one bar: queued orders fill, the portfolio is marked at the new close."""
+    return JSONResponse(backtests.step(account_id, session_id))
+
+
+@router.post("/{session_id}/step/batch", response_model=StepPublic, responses=errors(404, 409))
+def step_batch(session_id: str, body: BatchStep, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Advance up to ``steps`` bars in one call (stops at the end); fills of all of them are listed."""
+    return JSONResponse(backtests.step_batch(account_id, session_id, body.steps))
+
+
+@router.post("/{session_id}/trade/order", response_model=OrderPublic, responses=errors(400, 404, 409))
+def order(session_id: str, body: OrderCreate, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Place an order (200). Market orders fill at the next step; a sell of an unheld symbol is 400."""
+    return JSONResponse(backtests.place_order(account_id, session_id, body.model_dump()))
+
+
+@router.get("/{session_id}/trade/orders", response_model=OrdersPublic, responses=errors(404))
+def orders(
+    session_id: str,
+    account_id: AccountId,
+    backtests: Backtests,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+) -> JSONResponse:
+    """Every order of the session with its status."""
+    return JSONResponse(backtests.orders(account_id, session_id, status))
+
+
+@router.delete("/{session_id}/trade/order/{order_id}", response_model=OrderPublic, responses=errors(404))
+def cancel_order(session_id: str, order_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Cancel a pending order."""
+    return JSONResponse(backtests.cancel_order(account_id, session_id, order_id))
+
+
+@router.get("/{session_id}/trade/history", response_model=TradesPublic, responses=errors(404))
+def trade_history(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Every fill of the session."""
+    return JSONResponse(backtests.trades(account_id, session_id))
+
+
+@router.post("/{session_id}/cancel", response_model=BacktestStatus, responses=errors(404, 409))
+def cancel(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Cancel a created or running session; its results so far are stored."""
+    out = backtests.cancel(account_id, session_id)
+    return JSONResponse(backtests.status(account_id, out["session_id"]))
+
+
+@router.get("/{session_id}/status", response_model=BacktestStatus, responses=errors(404))
+def status(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Status and progress."""
+    return JSONResponse(backtests.status(account_id, session_id))
+
+
+@router.get("/{session_id}/market/candles/{symbol}", response_model=CandlesPublic, responses=errors(400, 404))
+def candles(
+    session_id: str,
+    symbol: str,
+    account_id: AccountId,
+    backtests: Backtests,
+    interval: Annotated[str, Query(max_length=10)] = "1m",
+    limit: Limit = 100,
+) -> JSONResponse:
+    """Candles closed by the session's virtual time, oldest first (also after the final step)."""
+    return JSONResponse(backtests.candles(account_id, session_id, symbol, interval, limit))
+
+
+@router.get("/{session_id}/market/prices", response_model=PricesPublic, responses=errors(404))
+def prices(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """The close of every pair at the virtual time."""
+    return JSONResponse(backtests.prices(account_id, session_id))
+
+
+@router.get("/{session_id}/results", response_model=BacktestResults, responses=errors(404, 409))
+def results(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Results of a completed (or cancelled) session, with the tracker's top-level keys."""
+    return JSONResponse(backtests.results(account_id, session_id))
+
+
+@router.get("/{session_id}/results/equity-curve", response_model=EquityCurvePublic, responses=errors(404, 409))
+def equity_curve(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Equity at every step's virtual time."""
+    return JSONResponse(backtests.equity_curve(account_id, session_id))
+
+
+@router.get("/{session_id}/results/trades", response_model=TradesPublic, responses=errors(404, 409))
+def results_trades(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+    """Every fill of the session."""
+    return JSONResponse(backtests.trades(account_id, session_id))

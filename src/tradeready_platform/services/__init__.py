@@ -1,0 +1,1 @@
+"""Service layer of the platform server: the routers are thin wrappers over these classes."""
