@@ -23,7 +23,8 @@ class BatchStepWrapper(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstruc
 
     Args:
         env: a TradeReady env (any env whose ``unwrapped.action_scheme`` has ``noop_action()``).
-        n_steps: candles per decision, an integer >= 1 (1 changes nothing).
+        n_steps: candles per decision, an integer >= 1 (default 5, as in the published package; 1
+            changes nothing).
 
     Example:
         >>> env = BatchStepWrapper(gym.make("TradeReady-BTC-v0"), n_steps=4)  # doctest: +SKIP
@@ -32,7 +33,7 @@ class BatchStepWrapper(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstruc
         4
     """
 
-    def __init__(self, env: gym.Env[Any, Any], n_steps: int) -> None:
+    def __init__(self, env: gym.Env[Any, Any], n_steps: int = 5) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, n_steps=n_steps)
         super().__init__(env)
         if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
