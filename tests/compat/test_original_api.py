@@ -1,3 +1,4 @@
+# ruff: noqa: RUF059  (the code below unpacks step() as users of the published package wrote it)
 """Code written for the published tradeready-gym, run unchanged (PLATFORM-API.md §1 items 1-3 and 5-9).
 
 Each test is written the way a user of the published package wrote it: names imported from
@@ -308,7 +309,7 @@ def test_pairs_is_an_alias_of_symbols(real_cache):
     assert env.unwrapped.symbols == ("BTCUSDT", "ETHUSDT") and env.action_space.shape == (2,)
     one = gym.make("TradeReady-BTC-v0", pairs=["ETHUSDT"], start_time=START, end_time=END)
     assert one.unwrapped.symbols == ("ETHUSDT",)
-    with pytest.raises(tradeready_gym.ConfigError, match="pairs=.*TradeReady-Portfolio-v0"):
+    with pytest.raises(tradeready_gym.ConfigError, match=r"pairs=.*TradeReady-Portfolio-v0"):
         gym.make("TradeReady-BTC-v0", pairs=["BTCUSDT", "ETHUSDT"], start_time=START, end_time=END)
 
 
