@@ -79,8 +79,23 @@ def _page(name: str, *, auth: str, refresh_s: float) -> HTMLResponse:
     return HTMLResponse(text, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"})
 
 
+def _platform_deps(state: Any) -> tuple[Callable[..., Iterator[Session]], Callable[..., int], str | None]:
+    """Session and account dependencies over the platform app's ``state`` (``state.db``, the auth middleware)."""
+    from tradeready_platform.deps import account_id
+
+    db = state.db
+
+    def platform_session() -> Iterator[Session]:
+        with db.sessionmaker() as session:
+            yield session
+
+    settings = getattr(state, "settings", None)
+    data_dir = getattr(settings, "data_dir", None)
+    return platform_session, account_id, (str(data_dir) if data_dir else None)
+
+
 def dashboard_router(
-    session_dep: Callable[..., Iterator[Session]] | Callable[..., Session],
+    session_dep: Any,
     account_dep: Callable[..., int | None] | None = None,
     *,
     auth: str = "key",
@@ -90,7 +105,10 @@ def dashboard_router(
     """The dashboard's pages and JSON API as one router.
 
     Args:
-        session_dep: FastAPI dependency giving a SQLAlchemy `Session` on the tracking tables.
+        session_dep: FastAPI dependency giving a SQLAlchemy `Session` on the tracking tables, or the
+            platform app's ``state`` (with ``state.db``, a `tradeready_platform.db.Database`): then the
+            sessions come from that database, the account from the platform's API-key auth
+            (`tradeready_platform.deps.account_id`) and the candle cache from ``state.settings.data_dir``.
         account_dep: FastAPI dependency giving the caller's account id (it rejects a missing or wrong
             key itself); ``None`` (local store) serves every run without a key.
         auth: ``"key"`` (pages show a login form when the API answers 401) or ``"none"``.
@@ -110,6 +128,11 @@ def dashboard_router(
         raise ConfigError(f"auth={auth!r} is invalid: allowed are 'key', 'none'")
     if not (isinstance(refresh_s, (int, float)) and 0 < refresh_s <= 3600):
         raise ConfigError(f"refresh_s={refresh_s!r} is invalid: allowed is a number in (0, 3600]")
+
+    if not callable(session_dep) and hasattr(session_dep, "db"):
+        session_dep, account_dep, state_cache = _platform_deps(session_dep)
+        cache_dir = cache_dir or state_cache
+        auth = "key"
 
     def _no_account() -> int | None:
         return None

@@ -8,7 +8,6 @@ to at most ``max_points`` points (`downsample.lttb`, last point kept).
 
 from __future__ import annotations
 
-import colorsys
 import datetime as dt
 import hashlib
 import math
@@ -185,29 +184,31 @@ def colour_of(run_id: str) -> str:
     return PALETTE[h % len(PALETTE)]
 
 
+def _tint(colour: str, amount: float) -> str:
+    """``colour`` mixed with white (``amount`` 0 = unchanged, 1 = white)."""
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * amount):02X}" for c in rgb)
+
+
 def run_colours(run_ids: Sequence[str]) -> dict[str, str]:
-    """Colours of a set of compared runs: each run's `colour_of`, unless another run of the set already has
-    it; runs are served in sorted id order and a clash takes the next free palette colour (beyond
-    ``len(PALETTE)`` runs, colours repeat with a lighter shade). The result depends only on the set of ids,
-    not on their order.
+    """Colours of a set of compared runs, each distinct and depending only on the set of ids.
+
+    Runs are taken in sorted id order; each gets its own `colour_of` unless a run before it has that
+    colour, then the next free palette colour. Past ``len(PALETTE)`` runs a second round starts with the
+    palette tinted towards white (45 %, then 65 %, ...), with the same rule.
     """
     out: dict[str, str] = {}
-    used: set[str] = set()
+    n = len(PALETTE)
+    used: set[int] = set()
     for k, rid in enumerate(sorted(set(run_ids))):
-        if len(used) >= len(PALETTE):
-            base = colour_of(rid)
-            r, g, b = (int(base[i : i + 2], 16) / 255 for i in (1, 3, 5))
-            hh, ll, ss = colorsys.rgb_to_hls(r, g, b)
-            rr, gg, bb = colorsys.hls_to_rgb(hh, min(0.85, ll + 0.25 * (1 + k // len(PALETTE)) / 2), ss)
-            out[rid] = "#{:02X}{:02X}{:02X}".format(*(round(c * 255) for c in (rr, gg, bb)))
-            continue
+        rnd = k // n
+        if k % n == 0:
+            used = set()
         start = PALETTE.index(colour_of(rid))
-        for j in range(len(PALETTE)):
-            c = PALETTE[(start + j) % len(PALETTE)]
-            if c not in used:
-                out[rid] = c
-                used.add(c)
-                break
+        slot = next((start + j) % n for j in range(n) if (start + j) % n not in used)
+        used.add(slot)
+        amount = 0.0 if rnd == 0 else min(0.85, 0.25 + 0.2 * rnd)
+        out[rid] = PALETTE[slot] if rnd == 0 else _tint(PALETTE[slot], amount)
     return out
 
 
@@ -222,7 +223,7 @@ def _run_stats(session: Session, run_ids: list[str]) -> dict[str, dict[str, Any]
         .group_by(Episode.run_id)
         .subquery()
     )
-    bucket = ((Episode.episode - 1) * SPARK_POINTS) / case((mx.c.mx > 1, mx.c.mx), else_=1)
+    bucket = ((Episode.episode - 1) * SPARK_POINTS) // case((mx.c.mx > 1, mx.c.mx), else_=1)
     stmt = (
         select(
             Episode.run_id,
