@@ -321,6 +321,7 @@ class LiveFeed:
 
         self._loop = asyncio.get_running_loop()
         self._backfill_lock = asyncio.Lock()
+        self._rest_lock = asyncio.Lock()
         async with httpx.AsyncClient(base_url=self.config.rest_url, timeout=self.config.rest_timeout_s) as http:
             self._http = http
             try:
@@ -351,14 +352,21 @@ class LiveFeed:
         for attempt in range(cfg.rest_retries):
             if self._stopping:
                 raise _Stop
-            wait = self._rest_blocked_until - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if self._used_weight >= 0.9 * cfg.weight_limit:
-                await asyncio.sleep(1.0)
-            self.counters["rest_requests"] += 1
             try:
-                r = await self._http.get(path, params=params)
+                # one request at a time, so a 429 / 418 stops every later request (none is in flight)
+                async with self._rest_lock:
+                    wait = self._rest_blocked_until - time.perf_counter()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    if self._used_weight >= 0.9 * cfg.weight_limit:
+                        await asyncio.sleep(1.0)
+                    self.counters["rest_requests"] += 1
+                    r = await self._http.get(path, params=params)
+                    if r.status_code in (429, 418):
+                        ra = _retry_after(r.headers.get("retry-after"))
+                        if ra is None:
+                            ra = cfg.ban_min_s if r.status_code == 418 else 1.0
+                        self._rest_blocked_until = time.perf_counter() + ra
             except Exception as exc:  # transport error
                 self.counters["rest_errors"] += 1
                 log.warning("REST %s failed (%s); retry %d", path, exc, attempt + 1)
@@ -370,11 +378,8 @@ class LiveFeed:
                 self._used_weight = int(used)
             if r.status_code in (429, 418):
                 self.counters["rate_limited"] += 1
-                ra = _retry_after(r.headers.get("retry-after"))
-                if ra is None:
-                    ra = cfg.ban_min_s if r.status_code == 418 else 1.0
-                self._rest_blocked_until = time.perf_counter() + ra
-                log.warning("REST %s answered %d; no REST calls for %.3f s", path, r.status_code, ra)
+                log.warning("REST %s answered %d; no REST calls for %.3f s", path, r.status_code,
+                            self._rest_blocked_until - time.perf_counter())
                 continue
             if r.status_code >= 500:
                 self.counters["rest_errors"] += 1
