@@ -9,6 +9,7 @@ plus the documented keyword arguments::
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "ACTION_TYPES",
     "DEFAULT_OBSERVATION_FEATURES",
     "DEFAULT_PORTFOLIO_SYMBOLS",
+    "ENV_DEFAULTS",
     "HISTORY_FACTOR",
     "build_portfolio_parts",
     "build_single_parts",
@@ -294,13 +296,56 @@ def _unknown(fn: str, unknown: set[str], allowed: Sequence[str]) -> UnknownArgum
     )
 
 
+#: Environment variables that supply a keyword argument the caller did not pass, so that a tool
+#: which can only pass an id (CleanRL's ``--env-id``, a worker process) can choose the period and
+#: the episode length without code. An explicit keyword argument always wins.
+ENV_DEFAULTS: dict[str, str] = {
+    "start_time": "TRADEREADY_START",
+    "end_time": "TRADEREADY_END",
+    "episode_length": "TRADEREADY_EPISODE_LENGTH",
+    "random_start": "TRADEREADY_RANDOM_START",
+    "timeframe": "TRADEREADY_TIMEFRAME",
+}
+
+
+def _from_environment(name: str, var: str) -> Any:
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return None
+    if name == "episode_length":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not allowed; allowed: an integer >= 1 (the episode_length)") from None
+    if name == "random_start":
+        low = raw.lower()
+        if low in ("1", "true", "yes"):
+            return True
+        if low in ("0", "false", "no"):
+            return False
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not allowed; allowed: true, false or a share in [0, 1]") from None
+    return raw
+
+
 def _split(fn: str, kwargs: dict[str, Any], extra: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(engine/env keywords with defaults, meta settings)``; `UnknownArgumentError` for anything else."""
+    """``(engine/env keywords with defaults, meta settings)``; `UnknownArgumentError` for anything else.
+
+    Keywords not given are taken from `ENV_DEFAULTS` when those variables are set.
+    """
     unknown = set(kwargs) - set(_DEFAULTS) - set(_META)
     if unknown:
         raise _unknown(fn, unknown, [*_DEFAULTS, *_META, *extra])
     meta = {k: kwargs.get(k, v) for k, v in _META.items()}
-    return {**_DEFAULTS, **{k: v for k, v in kwargs.items() if k in _DEFAULTS}}, meta
+    env_kw = {**_DEFAULTS, **{k: v for k, v in kwargs.items() if k in _DEFAULTS}}
+    for name, var in ENV_DEFAULTS.items():
+        if name not in kwargs:
+            value = _from_environment(name, var)
+            if value is not None:
+                env_kw[name] = value
+    return env_kw, meta
 
 
 def _check_bool(value: Any, name: str) -> bool:
@@ -445,8 +490,13 @@ def make_portfolio_env(
 
 def finish_env(env: Any, settings: dict[str, Any]) -> Any:
     """The last step of building any preset env (single, portfolio, vector, or one of the published
-    package's classes in `tradeready_gym.envs.single_asset_env` and friends): store its settings."""
+    package's classes in `tradeready_gym.envs.single_asset_env` and friends): store its settings and,
+    with ``track_training`` (the default), attach a `tradeready_gym.tracking.TrainingTracker`."""
     env.settings = settings
+    if settings.get("track_training", True):
+        from tradeready_gym.tracking.tracker import attach_tracker
+
+        attach_tracker(env)
     return env
 
 
