@@ -6,19 +6,15 @@ market time in a few seconds. Every wait in these tests is bounded.
 
 from __future__ import annotations
 
-import sys
+import itertools
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from conftest import rest_market  # noqa: E402
-
-from tradeready_gym.live.feed import Bar, FeedConfig, LiveFeed  # noqa: E402
-from tradeready_gym.live.replay import ReplayFaults, ReplayServer  # noqa: E402
+from conftest import rest_market
+from tradeready_gym.live.feed import Bar, FeedConfig, LiveFeed
+from tradeready_gym.live.replay import ReplayFaults, ReplayServer
 
 SPEED = 1800.0
 TIMEFRAME = "15m"
@@ -89,7 +85,7 @@ def run_feed(
 def assert_exact(market, bars: list[Bar]) -> None:
     """Bars are contiguous, each once, and hold exactly the final candles of ``market``."""
     opens = [b.open_ms for b in bars]
-    assert all(b - a == IV_MS for a, b in zip(opens, opens[1:], strict=False)), opens
+    assert all(b - a == IV_MS for a, b in itertools.pairwise(opens)), opens
     for b in bars:
         k = bar_index(market, b.open_ms)
         for j, kl in enumerate(b.klines):
