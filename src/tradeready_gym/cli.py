@@ -19,6 +19,9 @@ def _add_subcommands() -> None:
 
     app.add_typer(_cli_data.app, name="data")
     app.command("episode")(_cli_run.episode)
+    from tradeready_platform.cli import register as _register_platform
+
+    _register_platform(app)
     _added = True
 
 

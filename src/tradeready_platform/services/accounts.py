@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -25,13 +26,15 @@ def _iso(value: Any) -> str | None:
 class AccountService:
     """Creates accounts and keys and resolves a presented key to its account.
 
-    Resolved keys are cached in memory (by their SHA-256); revoking a key through this service
-    drops it from the cache.
+    Resolved keys are cached in memory (by their SHA-256) for ``cache_s`` seconds; revoking a key
+    through this service drops it from the cache at once, a key revoked elsewhere (``tradeready keys
+    revoke``) stops working within ``cache_s``.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache_s: float = 30.0) -> None:
         self.db = db
-        self._cache: dict[str, Identity] = {}
+        self.cache_s = cache_s
+        self._cache: dict[str, tuple[Identity, float]] = {}
         self._lock = threading.Lock()
 
     def register(self, display_name: str, email: str | None = None) -> dict[str, Any]:
@@ -99,16 +102,19 @@ class AccountService:
 
     def cached(self, key: str) -> Identity | None:
         """The identity of ``key`` if it was resolved before (no database access)."""
-        return self._cache.get(hash_key(key))
+        hit = self._cache.get(hash_key(key))
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
 
     def authenticate(self, key: str) -> Identity | None:
         """``(account_id, key_id)`` of a valid, unrevoked key; None otherwise."""
         if not key or not key.startswith("ak_live_") or len(key) > 200:
             return None
         h = hash_key(key)
-        ident = self._cache.get(h)
-        if ident is not None:
-            return ident
+        hit = self._cache.get(h)
+        if hit is not None and hit[1] >= time.monotonic():
+            return hit[0]
         with self.db.session() as s:
             row = s.scalars(
                 select(ApiKey).where(ApiKey.prefix == lookup_prefix(key), ApiKey.key_hash == h)
@@ -117,5 +123,7 @@ class AccountService:
                 return None
             ident = (row.account_id, row.id)
         with self._lock:
-            self._cache[h] = ident
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[h] = (ident, time.monotonic() + self.cache_s)
         return ident
