@@ -8,8 +8,12 @@ from __future__ import annotations
 from tradeready_gym.engine.config import EngineConfig
 from tradeready_gym.engine.core import Engine, Fill, Order, Window
 from tradeready_gym.engine.costs import (
+    FeeModel,
     FixedBpsSlippage,
+    FixedFee,
+    MakerTakerFee,
     NoSlippage,
+    PercentageFee,
     SlippageModel,
     VolumeParticipationSlippage,
 )
@@ -19,10 +23,14 @@ __all__ = [
     "Engine",
     "EngineConfig",
     "EpisodeMetrics",
+    "FeeModel",
     "Fill",
     "FixedBpsSlippage",
+    "FixedFee",
+    "MakerTakerFee",
     "NoSlippage",
     "Order",
+    "PercentageFee",
     "SlippageModel",
     "VolumeParticipationSlippage",
     "Window",

@@ -9,7 +9,7 @@ State layout (account index first):
 * ``clock``  (N,) int64: bar index of each account's decision.
 * ``mkt``    (T, S, 6) float64: open, high, low, close, quote volume, 1.0 on forward-filled bars
   (read-only, shared).
-* ``prm``    (12,) float64: config scalars (``X_*``); ``symtab`` (S, 2): lot step, min notional.
+* ``prm``    (N_PRM,) float64: config scalars (``X_*``); ``symtab`` (S, 2): lot step, min notional.
 
 Speed notes: the helpers are inlined into the two step kernels, which are compiled without the
 reference-counting runtime (``_nrt=False``: they create views, never new arrays), so no atomic
@@ -89,7 +89,13 @@ X_LEVERAGE = 9
 X_MAINT = 10
 X_BORROW_BAR = 11
 X_MAX_ORDERS = 12
-N_PRM = 13
+X_FEE_KIND = 13
+X_FEE_MAKER = 14
+X_FEE_FIXED = 15
+N_PRM = 16
+
+# fee model kinds (see costs.py): the taker / percentage rate is per account (A_FEE_RATE)
+FEE_PERCENT, FEE_MAKER_TAKER, FEE_FIXED = 0, 1, 2
 
 # fills below this notional (quote currency) are rounding dust and are skipped
 DUST_NOTIONAL = 1e-8
@@ -126,7 +132,8 @@ def _slip(prm, notional, qv):
 @njit(cache=True, inline="always")
 def _floor_lot(q, step):
     if step > 0.0:
-        k = math.floor(q / step + 1e-9)
+        # float floor: an integer count of lots would overflow for huge orders (1e30 / 1e-8)
+        k = np.floor(q / step + 1e-9)
         qf = k * step
         if qf > q:
             qf = q
@@ -135,10 +142,19 @@ def _floor_lot(q, step):
 
 
 @njit(cache=True, inline="always")
-def _apply_fill(acct, pos, fills, i, s, side, q, px, kind, bar, at_close, oid, slip_cost):
+def _fee_rate(prm, acct, i, kind):
+    """The fee rate of a fill of ``kind``: the maker rate for limit and take-profit fills under a
+    maker/taker model, else the account's (taker / percentage) rate."""
+    if prm[X_FEE_KIND] == 1.0 and (kind == K_LIMIT or kind == K_TAKE_PROFIT):
+        return prm[X_FEE_MAKER]
+    return acct[i, A_FEE_RATE]
+
+
+@njit(cache=True, inline="always")
+def _apply_fill(acct, pos, fills, prm, i, s, side, q, px, kind, bar, at_close, oid, slip_cost):
     """Book a fill of ``q > 0`` at ``px`` on the account: cash, position, PnL, fee, record."""
     notional = q * px
-    fee = notional * acct[i, A_FEE_RATE]
+    fee = notional * _fee_rate(prm, acct, i, kind) + prm[X_FEE_FIXED]
     q0 = pos[i, s, P_QTY]
     a0 = pos[i, s, P_AVG]
     dq = side * q
@@ -207,6 +223,23 @@ def _gross_other(mkt, pos, i, s_skip, bar):
 
 
 @njit(cache=True, inline="always")
+def _cost_price(prm, side, ref, slip):
+    """The fill price of a market-like order: spread and slippage against the trader."""
+    if side > 0.0:
+        return ref * (1.0 + prm[X_HALF_SPREAD]) * (1.0 + slip)
+    return ref * (1.0 - prm[X_HALF_SPREAD]) * (1.0 - slip)
+
+
+@njit(cache=True, inline="always")
+def _margin_limit(max_gross, other, px, reducing, q0):
+    """Margin mode: the largest quantity at ``px`` that keeps gross exposure within ``max_gross``."""
+    room = (max_gross - other) / px
+    if room < 0.0:
+        room = 0.0
+    return reducing + room if reducing > 0.0 else max(room - abs(q0), 0.0)
+
+
+@njit(cache=True, inline="always")
 def _trade(
     mkt,
     acct,
@@ -243,6 +276,10 @@ def _trade(
     q0 = pos[i, s, P_QTY]
     qv = mkt[qv_bar, s, M_QV]
     q = q_req
+    if q0 != 0.0 and (q0 > 0.0) != (side > 0.0) and abs(q - abs(q0)) <= 1e-12 * abs(q0):
+        # within rounding of the position (e.g. a target of 0 computed as -(q * p) / p): close it
+        # exactly instead of leaving dust
+        q = abs(q0)
     # --- quantity limits that do not depend on price
     if reduce_only:
         avail = q0 - pos[i, s, P_RES_QTY] if side < 0.0 else -q0
@@ -263,7 +300,6 @@ def _trade(
     if q <= 0.0:
         return 0.0
     # --- price
-    slip = 0.0
     px = ref
     if costs:
         notional_est = q * ref
@@ -271,52 +307,74 @@ def _trade(
             cash_av = acct[i, A_CASH] - acct[i, A_RES_CASH] + extra_cash
             if notional_est > cash_av:
                 notional_est = max(cash_av, 0.0)
-        slip = _slip(prm, notional_est, qv)
-        if side > 0.0:
-            px = ref * (1.0 + prm[X_HALF_SPREAD]) * (1.0 + slip)
-        else:
-            px = ref * (1.0 - prm[X_HALF_SPREAD]) * (1.0 - slip)
-    fr = acct[i, A_FEE_RATE]
+        px = _cost_price(prm, side, ref, _slip(prm, notional_est, qv))
+    fr = _fee_rate(prm, acct, i, kind)
+    fx = prm[X_FEE_FIXED]
     # --- quantity limits that depend on price
     if side > 0.0 and not margin:
-        cash_av = acct[i, A_CASH] - acct[i, A_RES_CASH] + extra_cash
+        floor_cash = acct[i, A_RES_CASH] - extra_cash
+        cash_av = acct[i, A_CASH] - floor_cash
         if cash_av <= 0.0:
             return 0.0
         need = q * px
-        if (need + need * fr) > cash_av:
+        # the same float operations that `_apply_fill` books, so rounding cannot take cash below
+        # the reserved amount (a limit buy reserved exactly all the cash, say)
+        if (acct[i, A_CASH] - need) - (need * fr + fx) < floor_cash:
             if reject and not reduce_only and kind != K_LIMIT:
                 acct[i, A_NREJECT] += 1.0
                 return 0.0
-            if cash_av < _DUST_CASH:
+            spend = cash_av - fx
+            if spend < _DUST_CASH:
                 # what the cash buys is dust: the dust check below would skip it (after the
-                # rounding loop, which needs many steps at such tiny amounts)
+                # rounding loop, which needs many steps at such tiny amounts); with a fixed fee
+                # the cash does not even pay the fee: a rejection
+                if fx > 0.0 and cash_av >= _DUST_CASH:
+                    acct[i, A_NREJECT] += 1.0
                 return 0.0
-            q = _floor_lot(cash_av / (px * (1.0 + fr)), step)
-            # make sure that rounding can never take cash below the reserved amount
+            q = _floor_lot(spend / (px * (1.0 + fr)), step)
             for _ in range(64):
                 nt = q * px
-                if (acct[i, A_CASH] - nt) - nt * fr >= acct[i, A_RES_CASH] - extra_cash:
+                if (acct[i, A_CASH] - nt) - (nt * fr + fx) >= floor_cash:
                     break
                 q = np.nextafter(q, 0.0) if step <= 0.0 else q - step
             if q <= 0.0:
                 return 0.0
+    elif side < 0.0 and not margin and fx > 0.0:
+        # a fixed fee larger than the proceeds plus the free cash would take cash below zero
+        nt = q * px
+        if (acct[i, A_CASH] + nt) - (nt * fr + fx) < acct[i, A_RES_CASH]:
+            acct[i, A_NREJECT] += 1.0
+            return 0.0
     elif margin and not reduce_only:
         # gross exposure after the trade must stay within leverage x equity
         eq = acct[i, A_EQUITY]
         max_gross = prm[X_LEVERAGE] * eq if eq > 0.0 else 0.0
-        room = (max_gross - _gross_other(mkt, pos, i, s, qv_bar)) / px
-        if room < 0.0:
-            room = 0.0
+        other = _gross_other(mkt, pos, i, s, qv_bar)
         # the part of q that reduces the current position is always allowed
         reducing = 0.0
         if q0 != 0.0 and (q0 > 0.0) != (side > 0.0):
             reducing = abs(q0)
-        lim = reducing + room if reducing > 0.0 else max(room - abs(q0), 0.0)
+        lim = _margin_limit(max_gross, other, px, reducing, q0)
         if q > lim:
             if reject:
                 acct[i, A_NREJECT] += 1.0
                 return 0.0
+            q_ask = q
             q = _floor_lot(lim, step)
+            if costs and q > 0.0 and prm[X_SLIP_KIND] == 2.0:
+                # volume-participation slippage of the quantity that fills, not of the one asked
+                # for: the largest quantity whose exposure at its own price fits (a fixed point,
+                # reached in a few steps because the slippage grows slowly with the quantity)
+                for _ in range(8):
+                    px = _cost_price(prm, side, ref, _slip(prm, q * ref, qv))
+                    qn = _floor_lot(min(_margin_limit(max_gross, other, px, reducing, q0), q_ask), step)
+                    if qn == q:
+                        break
+                    q = qn
+                px = _cost_price(prm, side, ref, _slip(prm, q * ref, qv))
+                lim = _margin_limit(max_gross, other, px, reducing, q0)
+                if q > lim:  # not converged: stay within the limit (at the price of a few ulps more)
+                    q = _floor_lot(lim, step)
     if q <= 0.0:
         return 0.0
     notional = q * px
@@ -326,7 +384,7 @@ def _trade(
         acct[i, A_NREJECT] += 1.0
         return 0.0
     slip_cost = q * abs(px - ref)
-    _apply_fill(acct, pos, fills, i, s, side, q, px, kind, bar, at_close, oid, slip_cost)
+    _apply_fill(acct, pos, fills, prm, i, s, side, q, px, kind, bar, at_close, oid, slip_cost)
     return q
 
 
@@ -479,6 +537,7 @@ def _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b):
                     acct,
                     pos,
                     fills,
+                    prm,
                     i,
                     s,
                     side,
@@ -513,7 +572,7 @@ def _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b):
         dd = eq / acct[i, A_PEAK] - 1.0
         if dd < acct[i, A_MAXDD]:
             acct[i, A_MAXDD] = dd
-    if gross > 0.0:
+    if gross >= DUST_NOTIONAL:  # real exposure: a few ulps of a position are not a position
         acct[i, A_EXPO] += 1.0
 
 

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from tradeready_gym.engine.costs import NoSlippage, SlippageModel, slippage_from_dict
+from tradeready_gym.engine.costs import (
+    FeeModel,
+    NoSlippage,
+    PercentageFee,
+    SlippageModel,
+    fee_from_dict,
+    slippage_from_dict,
+)
 from tradeready_gym.errors import ConfigError
 
 __all__ = ["FILL_MODES", "INSUFFICIENT_RULES", "MODES", "EngineConfig"]
@@ -15,6 +22,7 @@ __all__ = ["FILL_MODES", "INSUFFICIENT_RULES", "MODES", "EngineConfig"]
 FILL_MODES = ("next_open", "close")
 MODES = ("spot", "margin")
 INSUFFICIENT_RULES = ("clip", "reject")
+_DEFAULT_FEE_RATE = 0.001
 
 
 def _num(
@@ -53,8 +61,14 @@ class EngineConfig:
 
     Attributes:
         starting_balance: quote-currency cash of every account at reset; > 0.
-        fee_rate: fee as a fraction of each fill's notional, in [0, 0.1] (0.001 = 0.1%). Per-account
-            rates can be set later with `Engine.set_fee_rate`.
+        fee_rate: fee as a fraction of each fill's notional, in [0, 0.1] (0.001 = 0.1%): the shorthand
+            for ``fee=PercentageFee(fee_rate)``. Per-account rates can be set later with
+            `Engine.set_fee_rate`. With another ``fee`` model it shows that model's per-account
+            rate (the taker rate of a `MakerTakerFee`, 0 for a `FixedFee`).
+        fee: a fee model (`PercentageFee`, `MakerTakerFee`, `FixedFee`), or None for
+            ``PercentageFee(fee_rate)``. A `PercentageFee` is stored as ``fee_rate`` (``fee`` is then
+            None), so ``EngineConfig(fee=PercentageFee(0.002)) == EngineConfig(fee_rate=0.002)``;
+            `fee_model` is the model in effect.
         slippage: a `SlippageModel` (``NoSlippage``, ``FixedBpsSlippage``, ``VolumeParticipationSlippage``)
             applied to market, stop-loss and liquidation fills (never to limit / take-profit fills).
         spread_bps: full bid-ask spread in basis points, in [0, 1000]; buys pay half of it, sells half.
@@ -85,6 +99,7 @@ class EngineConfig:
 
     starting_balance: float = 10_000.0
     fee_rate: float = 0.001
+    fee: FeeModel | None = None
     slippage: SlippageModel = field(default_factory=NoSlippage)
     spread_bps: float = 0.0
     fill: str = "next_open"
@@ -101,6 +116,21 @@ class EngineConfig:
         s = object.__setattr__
         s(self, "starting_balance", _num("starting_balance", self.starting_balance, 0.0, 1e15, lo_open=True))
         s(self, "fee_rate", _num("fee_rate", self.fee_rate, 0.0, 0.1))
+        if self.fee is not None:
+            if not isinstance(self.fee, FeeModel):
+                raise ConfigError(
+                    f"fee={self.fee!r} is not allowed; allowed: None, PercentageFee(rate), "
+                    "MakerTakerFee(maker=, taker=) or FixedFee(amount)"
+                )
+            rate = self.fee.account_rate()
+            if self.fee_rate not in (_DEFAULT_FEE_RATE, rate):
+                raise ConfigError(
+                    f"fee_rate={self.fee_rate!r} disagrees with fee={self.fee!r}; allowed: one of them "
+                    "(fee_rate is the shorthand for fee=PercentageFee(fee_rate))"
+                )
+            s(self, "fee_rate", rate)
+            if isinstance(self.fee, PercentageFee):
+                s(self, "fee", None)
         if not isinstance(self.slippage, SlippageModel):
             raise ConfigError(
                 f"slippage={self.slippage!r} is not allowed; allowed: NoSlippage(), FixedBpsSlippage(bps), "
@@ -133,7 +163,7 @@ class EngineConfig:
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, SlippageModel):
+            if isinstance(v, SlippageModel | FeeModel):
                 v = v.to_dict()
             elif isinstance(v, tuple):
                 v = list(v)
@@ -152,10 +182,17 @@ class EngineConfig:
         kw = dict(d)
         if isinstance(kw.get("slippage"), dict):
             kw["slippage"] = slippage_from_dict(kw["slippage"])
+        if isinstance(kw.get("fee"), dict):
+            kw["fee"] = fee_from_dict(kw["fee"])
         for k in ("lot_step", "min_notional"):
             if isinstance(kw.get(k), list):
                 kw[k] = tuple(kw[k])
         return cls(**kw)
+
+    @property
+    def fee_model(self) -> FeeModel:
+        """The fee model in effect: ``fee``, or ``PercentageFee(fee_rate)``."""
+        return PercentageFee(self.fee_rate) if self.fee is None else self.fee
 
     def per_symbol(self, name: str, n_symbols: int) -> tuple[float, ...]:
         """``lot_step`` or ``min_notional`` expanded to ``n_symbols`` values (checks the length)."""

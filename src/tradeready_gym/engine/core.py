@@ -47,7 +47,8 @@ class Fill:
         side: ``"buy"`` or ``"sell"``.
         quantity: base quantity, > 0.
         price: fill price including spread and slippage.
-        fee: quote-currency fee, exactly ``fee_rate * quantity * price``.
+        fee: quote-currency fee, exactly ``rate * quantity * price + fixed`` of the fee model
+            (``fee_rate * quantity * price`` by default).
         time: int64 ns UTC: the open time of the bar it filled in, or the close time of bar t for
             ``fill="close"`` market orders and liquidations.
         kind: ``"market"``, ``"limit"``, ``"stop_loss"``, ``"take_profit"`` or ``"liquidation"``.
@@ -218,6 +219,10 @@ class Engine:
         prm[K.X_MAINT] = cfg.maintenance_margin
         prm[K.X_BORROW_BAR] = cfg.borrow_rate / self.periods_per_year
         prm[K.X_MAX_ORDERS] = cfg.max_orders
+        fee_kind, _, fee_maker, fee_fixed = cfg.fee_model.encode()
+        prm[K.X_FEE_KIND] = fee_kind
+        prm[K.X_FEE_MAKER] = fee_maker
+        prm[K.X_FEE_FIXED] = fee_fixed
         self._prm = _ro(prm)
         symtab = part("symtab")
         symtab[:, 0] = cfg.per_symbol("lot_step", S)
@@ -472,17 +477,19 @@ class Engine:
         if spot and k == K.K_LIMIT:
             clip = self.config.on_insufficient == "clip"
             if sd > 0:
-                fr = float(a[i, K.A_FEE_RATE])
+                # the fee a limit fill pays (maker rate of a maker/taker model, plus any fixed fee)
+                fr = float(self._prm[K.X_FEE_MAKER] if self._prm[K.X_FEE_KIND] == 1 else a[i, K.A_FEE_RATE])
+                fx = float(self._prm[K.X_FEE_FIXED])
                 avail = float(a[i, K.A_CASH] - a[i, K.A_RES_CASH])
-                if q * p * (1 + fr) > avail:
-                    if not clip or avail <= 0:
+                if q * p * (1 + fr) + fx > avail:
+                    if not clip or avail <= fx:
                         return -1
-                    q = _lot(avail / (p * (1 + fr)), step)
-                    while q > 0 and q * p + q * p * fr > avail:
+                    q = _lot((avail - fx) / (p * (1 + fr)), step)
+                    while q > 0 and q * p + (q * p * fr + fx) > avail:
                         q = float(np.nextafter(q, 0.0)) if step <= 0 else q - step
                     if q <= 0:
                         return -1
-                reserved = q * p + q * p * fr
+                reserved = q * p + (q * p * fr + fx)
             else:
                 avail = float(self._pos[i, s, K.P_QTY] - self._pos[i, s, K.P_RES_QTY])
                 if q > avail:

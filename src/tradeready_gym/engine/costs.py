@@ -1,9 +1,20 @@
-"""Cost models: slippage as small frozen dataclasses the kernel understands.
+"""Cost models: fees and slippage as small frozen dataclasses the kernel understands.
 
 A cost model is data, not a Python callback: each model encodes itself into a few numbers
-(`SlippageModel.encode`) that the compiled kernel evaluates, so swapping a model never slows the hot
-path. Fees are a percentage of the fill notional (`EngineConfig.fee_rate`, per account via
-`Engine.set_fee_rate`); the spread is `EngineConfig.spread_bps`.
+(`FeeModel.encode`, `SlippageModel.encode`) that the compiled kernel evaluates, so swapping a model
+never slows the hot path. The spread is `EngineConfig.spread_bps`.
+
+Fees (``EngineConfig(fee=...)``; ``fee_rate=`` is the shorthand for a `PercentageFee`): the fee of
+a fill of notional ``n = quantity * price`` is ``n * rate + fixed``, where
+
+* `PercentageFee(rate)`: ``rate`` for every fill, ``fixed = 0`` (default 0.1%);
+* `MakerTakerFee(maker=, taker=)`: ``maker`` for limit and take-profit fills (orders resting on
+  the book that fill at their level, without spread or slippage), ``taker`` for market, stop-loss
+  and liquidation fills, ``fixed = 0``;
+* `FixedFee(amount)`: ``rate = 0``, ``fixed = amount`` quote currency per fill.
+
+The percentage / taker rate is kept per account (`Engine.set_fee_rate` changes it); the maker rate
+and the fixed amount are shared by all accounts of an engine.
 
 Slippage is a fraction ``slip >= 0`` of the reference price that always works against the trader:
 a buy fills at ``ref * (1 + half_spread) * (1 + slip)`` and a sell at
@@ -19,10 +30,15 @@ from typing import Any, ClassVar
 from tradeready_gym.errors import ConfigError
 
 __all__ = [
+    "FeeModel",
     "FixedBpsSlippage",
+    "FixedFee",
+    "MakerTakerFee",
     "NoSlippage",
+    "PercentageFee",
     "SlippageModel",
     "VolumeParticipationSlippage",
+    "fee_from_dict",
     "slippage_from_dict",
 ]
 
@@ -30,6 +46,11 @@ __all__ = [
 SLIP_NONE = 0
 SLIP_FIXED = 1
 SLIP_VOLUME = 2
+FEE_PERCENT = 0
+FEE_MAKER_TAKER = 1
+FEE_FIXED = 2
+#: Largest fee rate (a fraction of notional) a model accepts.
+MAX_FEE_RATE = 0.1
 
 
 def _check_number(name: str, value: object, lo: float, hi: float, *, lo_open: bool = False) -> float:
@@ -174,3 +195,144 @@ def slippage_from_dict(d: dict[str, Any]) -> SlippageModel:
         return cls(**kw)
     except TypeError as exc:
         raise ConfigError(f"slippage={d!r} has bad fields: {exc}") from None
+
+
+class FeeModel:
+    """Base class of the fee models. Subclasses are frozen dataclasses.
+
+    The fee of a fill of notional ``n`` is ``n * rate + fixed`` (see the module docstring).
+    """
+
+    kind: ClassVar[int] = FEE_PERCENT
+
+    def encode(self) -> tuple[int, float, float, float]:
+        """``(kind, taker_rate, maker_rate, fixed)`` as read by the kernel.
+
+        ``taker_rate`` is the per-account rate (the percentage of a `PercentageFee`, 0 for a
+        `FixedFee`); ``maker_rate`` only counts for `MakerTakerFee`.
+        """
+        raise NotImplementedError
+
+    def account_rate(self) -> float:
+        """The per-account (percentage / taker) rate: what `EngineConfig.fee_rate` shows."""
+        return self.encode()[1]
+
+    def fee(self, notional: float, *, maker: bool = False) -> float:
+        """The fee of one fill of ``notional`` quote currency (pure Python mirror of the kernel).
+
+        Args:
+            notional: quantity x fill price.
+            maker: True for a limit or take-profit fill.
+        """
+        kind, taker, maker_rate, fixed = self.encode()
+        r = maker_rate if (kind == FEE_MAKER_TAKER and maker) else taker
+        return notional * r + fixed
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"type": class name, **fields}``; inverse of `fee_from_dict`."""
+        return {"type": type(self).__name__, **asdict(self)}  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class PercentageFee(FeeModel):
+    """A percentage of every fill's notional (the default: 0.1%, ``EngineConfig(fee_rate=...)``).
+
+    Args:
+        rate: fraction of notional, in [0, 0.1] (0.001 = 0.1%).
+
+    Example:
+        >>> PercentageFee(0.001).fee(20_000.0)
+        20.0
+    """
+
+    rate: float = 0.001
+    kind: ClassVar[int] = FEE_PERCENT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rate", _check_number("rate", self.rate, 0.0, MAX_FEE_RATE))
+
+    def encode(self) -> tuple[int, float, float, float]:
+        return (FEE_PERCENT, self.rate, 0.0, 0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MakerTakerFee(FeeModel):
+    """Separate rates for maker and taker fills.
+
+    Maker fills are **limit and take-profit** fills: orders resting on the book that fill at their
+    level (or better, when the bar opens beyond it), without spread or slippage. Taker fills are
+    market, stop-loss and liquidation fills.
+
+    Args:
+        maker: fraction of notional for maker fills, in [0, 0.1].
+        taker: fraction of notional for taker fills, in [0, 0.1] (the per-account rate:
+            `Engine.set_fee_rate` changes it).
+
+    Example:
+        >>> m = MakerTakerFee(maker=0.0002, taker=0.0005)
+        >>> m.fee(10_000.0, maker=True), m.fee(10_000.0)
+        (2.0, 5.0)
+    """
+
+    maker: float
+    taker: float
+    kind: ClassVar[int] = FEE_MAKER_TAKER
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "maker", _check_number("maker", self.maker, 0.0, MAX_FEE_RATE))
+        object.__setattr__(self, "taker", _check_number("taker", self.taker, 0.0, MAX_FEE_RATE))
+
+    def encode(self) -> tuple[int, float, float, float]:
+        return (FEE_MAKER_TAKER, self.taker, self.maker, 0.0)
+
+
+@dataclass(frozen=True)
+class FixedFee(FeeModel):
+    """A fixed amount of quote currency per fill, whatever its size.
+
+    In spot mode a buy is clipped so that the cash pays quantity x price plus this amount, and a
+    sell whose proceeds plus the free cash do not cover it is rejected (``n_rejected``): cash never
+    goes below zero.
+
+    Args:
+        amount: quote currency per fill, in [0, 1e9].
+
+    Example:
+        >>> FixedFee(1.5).fee(20_000.0)
+        1.5
+    """
+
+    amount: float = 1.0
+    kind: ClassVar[int] = FEE_FIXED
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", _check_number("amount", self.amount, 0.0, 1e9))
+
+    def encode(self) -> tuple[int, float, float, float]:
+        return (FEE_FIXED, 0.0, 0.0, self.amount)
+
+
+_FEES: dict[str, type[FeeModel]] = {
+    "PercentageFee": PercentageFee,
+    "MakerTakerFee": MakerTakerFee,
+    "FixedFee": FixedFee,
+}
+
+
+def fee_from_dict(d: dict[str, Any]) -> FeeModel:
+    """Rebuild a fee model from `FeeModel.to_dict` output.
+
+    Example:
+        >>> fee_from_dict({"type": "MakerTakerFee", "maker": 0.0002, "taker": 0.0004})
+        MakerTakerFee(maker=0.0002, taker=0.0004)
+    """
+    if not isinstance(d, dict) or "type" not in d:
+        raise ConfigError(f"fee={d!r} is not allowed; allowed: a dict with a 'type' key")
+    kw = {k: v for k, v in d.items() if k != "type"}
+    cls = _FEES.get(str(d["type"]))
+    if cls is None:
+        raise ConfigError(f"fee type={d['type']!r} is not allowed; allowed: {', '.join(_FEES)}")
+    try:
+        return cls(**kw)
+    except TypeError as exc:
+        raise ConfigError(f"fee={d!r} has bad fields: {exc}") from None
