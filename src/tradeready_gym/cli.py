@@ -19,9 +19,16 @@ def _add_subcommands() -> None:
 
     app.add_typer(_cli_data.app, name="data")
     app.command("episode")(_cli_run.episode)
+    from tradeready_gym import _cli_pipeline
+
+    for _name in ("train", "evaluate", "walkforward", "compare", "report"):
+        app.command(_name)(getattr(_cli_pipeline, _name))
     from tradeready_platform.cli import register as _register_platform
 
     _register_platform(app)
+    from tradeready_platform.dashboard import cli as _cli_dashboard
+
+    app.command("dashboard")(_cli_dashboard.dashboard)
     _added = True
 
 

@@ -72,7 +72,7 @@ def _same(a: list[Any], b: list[Any]) -> None:
 
 
 def test_run_list(ctx, local_url, seeded):
-    context, w = ctx
+    context, _w = ctx
     page = open_page(context, local_url + "/training")
     data = api(local_url, "/runs")
     rows = page.locator("#runs-table tbody tr")
@@ -109,7 +109,7 @@ def test_run_list(ctx, local_url, seeded):
 
 
 def test_run_page_charts_equal_api_and_python_smoothing(ctx, local_url, seeded):
-    context, w = ctx
+    context, _w = ctx
     rid = seeded["ids"]["big"]
     page = open_page(context, f"{local_url}/training/runs/{rid}")
     curves = api(local_url, f"/runs/{rid}/curves", metrics="roi_pct,sharpe,reward_sum,max_drawdown_pct,scalar:train/loss",
@@ -162,7 +162,7 @@ def test_run_page_charts_equal_api_and_python_smoothing(ctx, local_url, seeded):
 
 
 def test_compare_colours_are_stable(ctx, local_url, seeded):
-    context, w = ctx
+    context, _w = ctx
     ids = [seeded["ids"][k] for k in ("big", "live", "failed")]
     data = api(local_url, "/compare", ids=",".join(ids))
     want = {r["id"]: r["colour"] for r in data["runs"]}
@@ -192,7 +192,7 @@ def test_compare_colours_are_stable(ctx, local_url, seeded):
 
 
 def test_replay_one_candle_per_bar_one_marker_per_fill(ctx, local_url, seeded):
-    context, w = ctx
+    context, _w = ctx
     rid = seeded["ids"]["big"]
     page = open_page(context, f"{local_url}/training/runs/{rid}/episodes/5")
     r = api(local_url, f"/runs/{rid}/episodes/5/replay")
@@ -226,7 +226,7 @@ def test_live_episode_appears_within_one_refresh_and_polling_pauses_when_hidden(
             timeout=int(REFRESH_S * 1000) + 1500, polling=20,
         )
         waited = time.monotonic() - t0
-        x, raw, _ = page.evaluate("TR.charts.roi_pct.data")
+        _x, raw, _ = page.evaluate("TR.charts.roi_pct.data")
         assert raw[-1] == pytest.approx(row["roi_pct"])
         page.wait_for_selector(f'#ep-table tbody tr[data-episode="{new_ep}"]', timeout=5000)
         # hidden tab: no polling; visible again: one poll at once
