@@ -19,11 +19,11 @@ def main() -> None:
     env = LiveTradingEnv("BTCUSDT", timeframe="15m", lookback_window=6, observation_features=["ohlcv", "rsi_14"],
                          binance_ws_url=ws, binance_rest_url=rest, feed_config=cfg, store=store, session="kill-test",
                          step_timeout_s=20)
-    obs, info = env.reset()
+    _, info = env.reset()
     print(json.dumps({"event": "reset", "equity": info["equity"], "live": info["live"]}), flush=True)
     for i in range(steps):
         action = 1 if i % 3 == 0 else (2 if i % 3 == 2 else 0)
-        obs, reward, term, trunc, info = env.step(action)
+        _, _, _, _, info = env.step(action)
         print(json.dumps({"event": "step", "equity": info["equity"], "live": info["live"],
                           "fills": info["filled_orders"]}), flush=True)
     env.close()

@@ -76,7 +76,7 @@ def test_gym_make_info_and_restart(btc15, tmp_path):
         try:
             obs, info = env.reset()
             assert env.observation_space.contains(obs)
-            obs, reward, term, trunc, info = env.step(1)
+            obs, _, _, _, info = env.step(1)
             hist_keys = {"equity", "available_cash", "position_value", "unrealized_pnl", "realized_pnl", "fees_paid",
                          "virtual_time", "step", "filled_orders", "prices", "positions"}
             assert hist_keys <= set(info)
