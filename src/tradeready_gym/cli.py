@@ -29,6 +29,10 @@ def _add_subcommands() -> None:
     from tradeready_platform.dashboard import cli as _cli_dashboard
 
     app.command("dashboard")(_cli_dashboard.dashboard)
+    from tradeready_gym import _cli_live
+
+    app.add_typer(_cli_live.app, name="live")
+    app.command("deploy")(_cli_live.deploy)
     _added = True
 
 

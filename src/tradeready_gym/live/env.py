@@ -108,6 +108,8 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         history_start: instead of ``history_bars``, backfill from this open time (ms UTC or ISO 8601).
         step_timeout_s: wall seconds `step` waits for the next candle before raising `FeedTimeout`
             (None: wait for ever).
+        env_kwargs: further keyword arguments of the historical env factory (e.g. ``position_size_pct``),
+            passed through unchanged.
 
     ``info`` holds the historical env's keys plus ``session_id`` (``"live"``, as the original),
     ``feed`` (`LiveFeed.status`), ``latency_ms`` (final candle received -> observation ready),
@@ -147,6 +149,7 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         history_start: Any = None,
         step_timeout_s: float | None = None,
         render_mode: str | None = None,
+        env_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.symbols = _symbols(symbol, symbols, pairs)
         self.timeframe = timeframe
@@ -182,6 +185,11 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
             "slippage": slippage,
             "equity_floor": equity_floor,
         }
+        extra = dict(env_kwargs or {})
+        clash = set(extra) & (set(self._env_kwargs) | {"data", "track_training", "start_time", "end_time"})
+        if clash:
+            raise ConfigError(f"env_kwargs sets {sorted(clash)}; allowed: other keyword arguments of the historical envs")
+        self._env_kwargs.update(extra)
         probe = self._build(_probe_market(self.symbols, timeframe, 600))
         self.observation_space = probe.observation_space
         self.action_space = probe.action_space
@@ -225,6 +233,7 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
             "step_interval_sec": step_interval_sec, "api_key": "***" if api_key else None, "base_url": base_url,
             "track_training": track_training, "strategy_label": strategy_label,
             "binance_ws_url": ws, "binance_rest_url": rest,
+            "env_kwargs": {k: (v if isinstance(v, int | float | str | bool | None) else repr(v)) for k, v in extra.items()},
         }
         self.feed: LiveFeed | None = None
         #: The historical env over the candles so far (rebuilt every step).
@@ -350,7 +359,7 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         assert self.store is not None and self.feed is not None
         cfg = stored["config"]
         for key in ("symbols", "timeframe", "action_type", "starting_balance", "lookback_window",
-                    "observation_features", "fee_rate", "equity_floor", "slippage", "reward_function"):
+                    "observation_features", "fee_rate", "equity_floor", "slippage", "reward_function", "env_kwargs"):
             if cfg.get(key) != self.settings.get(key):
                 raise ConfigError(
                     f"session={self.session!r} was started with {key}={cfg.get(key)!r}, not {self.settings.get(key)!r}; "

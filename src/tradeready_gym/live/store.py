@@ -65,10 +65,10 @@ def default_home() -> Path:
     """``$TRADEREADY_HOME``, else the user data folder of ``tradeready``."""
     env = os.environ.get("TRADEREADY_HOME")
     if env:
-        return Path(env)
+        return Path(env).expanduser()
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("tradeready"))
+    return Path(user_data_dir("tradeready", appauthor=False))
 
 
 class PaperStore:
