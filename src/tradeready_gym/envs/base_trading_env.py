@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tradeready_gym.envs._snapshot import ReplayableTradingEnv
 from tradeready_gym.envs.presets import build_portfolio_parts, build_single_parts, finish_env
 from tradeready_gym.envs.trading_env import TradingEnv
 
 __all__ = ["BaseTradingEnv"]
 
 
-class BaseTradingEnv(TradingEnv):
+class BaseTradingEnv(ReplayableTradingEnv):
     """A `TradingEnv` built from the published package's keyword arguments.
 
     With one pair it trades it with ``Discrete(3)`` actions (like ``TradeReady-BTC-v0``); with
@@ -74,6 +75,7 @@ class BaseTradingEnv(TradingEnv):
             **kwargs,
         }
         self._build(list(pairs) if pairs is not None else ["BTCUSDT"], kw)
+        self.remember(type(self), (), {"pairs": pairs, **kw})
 
     def _build(self, pairs: list[str], kw: dict[str, Any]) -> None:
         name = type(self).__name__

@@ -605,3 +605,15 @@ class CoreViews:
     @property
     def symbols(self) -> tuple[str, ...]:
         return self._core.feed.symbols
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # copy.deepcopy and pickle: preset envs rebuild and replay (tradeready_gym.envs._snapshot);
+        # an env assembled from components has no recipe and says so instead of copying wrongly
+        from tradeready_gym.envs._snapshot import refuse_copy
+
+        return refuse_copy(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        from tradeready_gym.envs._snapshot import refuse_copy
+
+        return refuse_copy(self)

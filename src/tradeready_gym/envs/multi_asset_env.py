@@ -31,3 +31,4 @@ class MultiAssetTradingEnv(BaseTradingEnv):
         kw = {"api_key": api_key, "base_url": base_url, "reward_function": reward_function, **kwargs}
         parts, render_mode, settings = build_portfolio_parts(symbols, "portfolio", kw, type(self).__name__)
         self._init_env(parts, render_mode, settings)
+        self.remember(type(self), (), {"symbols": symbols, **kw})

@@ -24,6 +24,7 @@ from tradeready_gym.actions.schemes import (
     TargetExposureActions,
 )
 from tradeready_gym.data.market import MarketData
+from tradeready_gym.envs._snapshot import ReplayableTradingEnv, ReplayableVectorEnv
 from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
 from tradeready_gym.envs.trading_env import TradingEnv
@@ -471,7 +472,9 @@ def make_historical_env(symbol: str = "BTCUSDT", action_type: str = "discrete", 
         UnknownArgumentError: a keyword not listed here (a `ConfigError` and a ``TypeError``).
     """
     parts, render_mode, settings = build_single_parts(symbol, action_type, kwargs)
-    return finish_env(TradingEnv(**parts, render_mode=render_mode), settings)
+    env = finish_env(ReplayableTradingEnv(**parts, render_mode=render_mode), settings)
+    env.remember(make_historical_env, (symbol, action_type), kwargs)
+    return env
 
 
 def make_portfolio_env(
@@ -485,7 +488,9 @@ def make_portfolio_env(
     ``symbols`` (default BTC, ETH, SOL) or its alias ``pairs``.
     """
     parts, render_mode, settings = build_portfolio_parts(symbols, action_type, kwargs)
-    return finish_env(TradingEnv(**parts, render_mode=render_mode), settings)
+    env = finish_env(ReplayableTradingEnv(**parts, render_mode=render_mode), settings)
+    env.remember(make_portfolio_env, (symbols, action_type), kwargs)
+    return env
 
 
 def finish_env(env: Any, settings: dict[str, Any]) -> Any:
@@ -515,11 +520,16 @@ def make_historical_vector_env(
     ``max_episode_steps`` (what ``gymnasium.make_vec`` passes) truncates like ``gymnasium.make``'s
     ``TimeLimit``: it is the episode length (the smaller one when ``episode_length`` is also given).
     """
+    recipe = (make_historical_vector_env, (num_envs, symbol, action_type),
+              {"autoreset_mode": autoreset_mode, "info_details": info_details,
+               "max_episode_steps": max_episode_steps, **kwargs})
     kwargs = _time_limit(kwargs, max_episode_steps)
     sym, kind, size, env_kw, meta = resolve_single(symbol, action_type, kwargs, "make_vec")
     parts = _parts(sym, kind, **env_kw, position_size_pct=size)
-    return _vector(num_envs, parts, meta, autoreset_mode, info_details,
+    venv = _vector(num_envs, parts, meta, autoreset_mode, info_details,
                    _settings(sym, kind, env_kw, meta, parts, position_size_pct=size))
+    venv.remember(*recipe)
+    return venv
 
 
 def make_portfolio_vector_env(
@@ -533,11 +543,16 @@ def make_portfolio_vector_env(
     **kwargs: Any,
 ) -> TradeReadyVectorEnv:
     """The native batched version of `make_portfolio_env` (``gymnasium.make_vec`` entry point)."""
+    recipe = (make_portfolio_vector_env, (num_envs, symbols, action_type),
+              {"autoreset_mode": autoreset_mode, "info_details": info_details,
+               "max_episode_steps": max_episode_steps, **kwargs})
     kwargs = _time_limit(kwargs, max_episode_steps)
     syms, env_kw, meta = resolve_portfolio(symbols, kwargs, "make_vec")
     parts = _parts(syms, action_type, **env_kw)
-    return _vector(num_envs, parts, meta, autoreset_mode, info_details,
+    venv = _vector(num_envs, parts, meta, autoreset_mode, info_details,
                    _settings(syms, action_type, env_kw, meta, parts))
+    venv.remember(*recipe)
+    return venv
 
 
 def _time_limit(kwargs: dict[str, Any], max_episode_steps: Any) -> dict[str, Any]:
@@ -558,9 +573,10 @@ def _vector(
     autoreset_mode: Any,
     info_details: bool,
     settings: dict[str, Any],
-) -> TradeReadyVectorEnv:
+) -> ReplayableVectorEnv:
     render_mode = meta["render_mode"]
     if render_mode is not None:
         raise ConfigError(f"render_mode={render_mode!r} is not supported by the vector env; allowed: None")
-    venv = TradeReadyVectorEnv(num_envs, **parts, autoreset_mode=autoreset_mode, info_details=info_details)
-    return finish_env(venv, settings)
+    venv = ReplayableVectorEnv(num_envs, **parts, autoreset_mode=autoreset_mode, info_details=info_details)
+    finish_env(venv, settings)
+    return venv

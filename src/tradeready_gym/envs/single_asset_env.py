@@ -47,6 +47,7 @@ class SingleAssetTradingEnv(BaseTradingEnv):
         }
         parts, render_mode, settings = build_single_parts(symbol, "discrete", kw, type(self).__name__)
         self._init_env(parts, render_mode, settings)
+        self.remember(type(self), (), {"symbol": symbol, **kw})
 
     @property
     def symbol(self) -> str:
