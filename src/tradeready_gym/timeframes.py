@@ -61,8 +61,14 @@ def timeframe_ns(timeframe: str, *, param: str = "timeframe") -> int:
 
 
 def periods_per_year(interval_ns: int) -> float:
-    """Number of bars in a 365-day year (crypto trades around the clock)."""
-    return _YEAR_NS / interval_ns
+    """Number of bars in a 365-day year (crypto trades around the clock), e.g. 8760 for 1h.
+
+    The one definition used by the metrics, the borrow cost and the synthetic generator.
+
+    >>> periods_per_year(timeframe_ns("1h"))
+    8760.0
+    """
+    return _YEAR_NS / float(interval_ns)
 
 
 def parse_time(value: object, *, param: str = "time") -> int:

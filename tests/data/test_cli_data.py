@@ -112,7 +112,7 @@ def test_download_list_and_import(
             ["download", "BTCUSDT", "--source", "ftp"],
             "source='ftp' is not allowed; allowed: auto, vision, rest",
         ),
-        (["download", "BTC USDT"], "symbols='BTC USDT' is not a valid symbol"),
+        (["download", "BTC USDT"], "symbols='BTC USDT' is not allowed; allowed: a Binance spot pair"),
         (["import", "/nonexistent/file.zip"], "path='/nonexistent/file.zip' does not exist"),
     ],
 )

@@ -81,9 +81,9 @@ def test_bad_arguments(real_cache: Path) -> None:
         load_market_data("BTCUSDT", "1h", "2024-01-01", "2024-01-01")
     with pytest.raises(ConfigError, match=r"start='yesterday' is not a valid time"):
         load_market_data("BTCUSDT", "1h", "yesterday")
-    with pytest.raises(ConfigError, match=r"symbols=\[\] is empty"):
+    with pytest.raises(ConfigError, match=r"symbols=\[\] is not allowed; allowed: at least one symbol"):
         load_market_data([], "1h")
-    with pytest.raises(ConfigError, match=r"symbols='BTC USDT' is not a valid symbol"):
+    with pytest.raises(ConfigError, match=r"symbols='BTC USDT' is not allowed; allowed: a Binance spot pair"):
         load_market_data("BTC USDT", "1h")
     with pytest.raises(ConfigError, match=r"gaps='interpolate' is not a gap policy; allowed: skip, ffill"):
         load_market_data("BTCUSDT", "1h", gaps="interpolate")

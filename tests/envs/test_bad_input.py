@@ -62,8 +62,8 @@ def test_unknown_id():
 
 
 def test_unknown_and_malformed_symbols(market3, real_cache):
-    with pytest.raises(ConfigError, match="symbols holds 'btc'"):
-        gym.make("TradeReady-Portfolio-v0", symbols=["btc", "ETHUSDT"])
+    with pytest.raises(ConfigError, match=r"symbols\[0\]='btc usdt' is not allowed; allowed: a Binance spot pair"):
+        gym.make("TradeReady-Portfolio-v0", symbols=["btc usdt", "ETHUSDT"])
     with pytest.raises(ConfigError, match="more than once"):
         gym.make("TradeReady-Portfolio-v0", symbols=["ETHUSDT", "ETHUSDT"])
     with pytest.raises(DataNotFoundError, match="XRPUSDT"):

@@ -38,12 +38,12 @@ from tradeready_gym.data.market import MarketData
 from tradeready_gym.data.readers import (
     concat_markets,
     kline_rows_to_market,
-    normalize_symbol,
     read_binance_zip,
 )
 from tradeready_gym.data.synthetic import is_synthetic_symbol
 from tradeready_gym.errors import ChecksumError, ConfigError, DownloadError
 from tradeready_gym.timeframes import NS_PER_MS, format_iso, parse_time, timeframe_ns
+from tradeready_gym.validation import check_symbols, check_time_range
 
 __all__ = [
     "API_URL_ENV",
@@ -436,22 +436,20 @@ def download(
     from tqdm.auto import tqdm
 
     iv = timeframe_ns(timeframe)
-    names = [
-        normalize_symbol(s, param="symbols")
-        for s in ([symbols] if isinstance(symbols, str) else list(symbols))
-    ]
-    if not names:
-        raise ConfigError("symbols=[] is empty; allowed: at least one symbol such as 'BTCUSDT'")
+    names = list(check_symbols(symbols, "symbols"))
     for name in names:
         if is_synthetic_symbol(name):
             raise ConfigError(f"symbols contains {name!r}; synthetic symbols cannot be downloaded")
     if source not in SOURCES:
         raise ConfigError(f"source={source!r} is not allowed; allowed: {', '.join(SOURCES)}")
     now_ns = parse_time(now, param="now") if now is not None else time.time_ns()
-    s = parse_time(start if start is not None else DEFAULT_START, param="start")
-    e = parse_time(end, param="end") if end is not None else now_ns
+    s0, e0 = check_time_range(start if start is not None else DEFAULT_START, end)
+    s = parse_time(DEFAULT_START) if s0 is None else s0
+    e = now_ns if e0 is None else e0
     if s >= e:
-        raise ConfigError(f"start={start!r} must be before end={end!r}; allowed: start < end")
+        raise ConfigError(
+            f"start={start!r} must be before end=None (now, {format_iso(now_ns)}); allowed: start < end"
+        )
     retry = retry or RetryPolicy()
     http = _Http(retry, client)
     vision = BinanceVisionSource(vision_url, http=http) if source in ("auto", "vision") else None

@@ -22,7 +22,8 @@ from tradeready_gym.data.readers import dataframe_to_market, normalize_symbol, r
 from tradeready_gym.data.resample import resample
 from tradeready_gym.data.synthetic import is_synthetic_symbol
 from tradeready_gym.errors import ConfigError, DataError, DataNotFoundError
-from tradeready_gym.timeframes import TIMEFRAMES, format_iso, parse_time, timeframe_ns
+from tradeready_gym.timeframes import TIMEFRAMES, format_iso, timeframe_ns
+from tradeready_gym.validation import check_symbols, check_time_range
 
 __all__ = ["align_markets", "download_command", "import_data", "load_market_data", "to_market"]
 
@@ -30,29 +31,11 @@ PathLike = str | os.PathLike[str]
 
 
 def _symbols(symbols: object) -> list[str]:
-    if isinstance(symbols, str):
-        items: list[object] = [symbols]
-    elif isinstance(symbols, Sequence) and not isinstance(symbols, (bytes, bytearray)):
-        items = list(symbols)
-    else:
-        raise ConfigError(
-            f"symbols={symbols!r} is not allowed; allowed: a symbol such as 'BTCUSDT' or a list of symbols"
-        )
-    if not items:
-        raise ConfigError("symbols=[] is empty; allowed: at least one symbol such as 'BTCUSDT'")
-    out = [normalize_symbol(s, param="symbols") for s in items]
-    dup = {s for s in out if out.count(s) > 1}
-    if dup:
-        raise ConfigError(f"symbols={list(items)!r} repeats {sorted(dup)}; each symbol may appear once")
-    return out
+    return list(check_symbols(symbols, "symbols"))
 
 
 def _range(start: object | None, end: object | None) -> tuple[int | None, int | None]:
-    s = None if start is None else parse_time(start, param="start")
-    e = None if end is None else parse_time(end, param="end")
-    if s is not None and e is not None and s >= e:
-        raise ConfigError(f"start={start!r} must be before end={end!r}; allowed: start < end")
-    return s, e
+    return check_time_range(start, end)
 
 
 def download_command(

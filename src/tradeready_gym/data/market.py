@@ -222,10 +222,11 @@ class MarketData:
 
     def slice(self, start: object | None = None, end: object | None = None) -> MarketData:
         """Bars with ``start <= open_time < end`` (either bound optional; ISO strings allowed)."""
-        i = 0 if start is None else self.index_of(start)
-        j = self.n_bars if end is None else self.index_of(end)
-        if start is not None and end is not None and parse_time(start) >= parse_time(end):
-            raise ConfigError(f"start={start!r} must be before end={end!r}")
+        from tradeready_gym.validation import check_time_range
+
+        s, e = check_time_range(start, end)
+        i = 0 if s is None else int(np.searchsorted(self.open_time, s))
+        j = self.n_bars if e is None else int(np.searchsorted(self.open_time, e))
         return self.iloc(i, j)
 
     def select(self, symbols: Sequence[str]) -> MarketData:

@@ -31,6 +31,7 @@ import numpy as np
 from tradeready_gym.data.market import OPTIONAL_FIELDS, REQUIRED_FIELDS, MarketData
 from tradeready_gym.errors import ConfigError, DataError
 from tradeready_gym.timeframes import NS_PER_MS, NS_PER_SECOND, NS_PER_US, TIMEFRAMES, format_iso
+from tradeready_gym.validation import check_symbol
 
 __all__ = [
     "concat_markets",
@@ -55,15 +56,13 @@ _TIME_COLUMNS = ("open_time", "timestamp", "date", "datetime", "time", "open tim
 def normalize_symbol(symbol: object, *, param: str = "symbol") -> str:
     """Binance spelling of a symbol: ``"btc/usdt"`` -> ``"BTCUSDT"``; synthetic names keep their dash.
 
+    The library's one symbol rule, `tradeready_gym.validation.check_symbol`.
+
     Raises:
-        ConfigError: when ``symbol`` is not a non-empty string of letters, digits, ``/``, ``-`` or ``_``.
+        ConfigError: when ``symbol`` is not a Binance pair (2-20 letters and digits, optionally with one
+            ``/``, ``_`` or ``-``) or a synthetic ``SYNTH-...`` name.
     """
-    if not isinstance(symbol, str) or not re.fullmatch(r"[A-Za-z0-9/_\-]+", symbol.strip()):
-        raise ConfigError(
-            f"{param}={symbol!r} is not a valid symbol; allowed: a Binance pair such as 'BTCUSDT' or 'BTC/USDT'"
-        )
-    text = symbol.strip().upper()
-    return text.replace("/", "") if "/" in text else text
+    return check_symbol(symbol, param)
 
 
 def _stem(path: Path) -> str:

@@ -16,11 +16,12 @@ import numpy as np
 from tradeready_gym.data.market import MarketData
 from tradeready_gym.errors import ConfigError
 from tradeready_gym.timeframes import parse_time, periods_per_year, timeframe_ns
+from tradeready_gym.validation import SYNTHETIC_PREFIX as _PREFIX
 
 __all__ = ["SYNTHETIC_PREFIX", "generate_synthetic", "is_synthetic_symbol"]
 
-#: Every synthetic symbol starts with this prefix.
-SYNTHETIC_PREFIX: Final = "SYNTH-"
+#: Every synthetic symbol starts with this prefix (defined with the symbol rule in `tradeready_gym.validation`).
+SYNTHETIC_PREFIX: Final = _PREFIX
 
 
 def is_synthetic_symbol(symbol: str) -> bool:

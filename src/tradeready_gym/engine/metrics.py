@@ -12,7 +12,8 @@ counters, fees and exposure. The formulas:
 * ``win_rate`` = winning closed trades / closed trades, ``profit_factor`` = gross profit / gross
   loss, where a closed trade is a fill that reduces a position and its PnL is net of its own fee
   and of the pro-rata entry fees
-* ``exposure_pct`` = bars that ended with an open position / bars stepped
+* ``exposure_pct`` = bars that ended with an open position (gross exposure of at least
+  ``DUST_NOTIONAL`` = 1e-8 quote currency) / bars stepped
 * ``buy_and_hold_roi_pct`` = equal-weight buy and hold of all symbols from close[start] to
   close[t], without costs
 """
@@ -26,15 +27,9 @@ from typing import Any
 import numpy as np
 
 from tradeready_gym.engine import _kernel as K
+from tradeready_gym.timeframes import periods_per_year
 
 __all__ = ["EpisodeMetrics", "metrics_table", "periods_per_year"]
-
-_YEAR_NS = 365 * 86_400 * 1_000_000_000
-
-
-def periods_per_year(interval_ns: int) -> float:
-    """Bars per 365-day year (crypto trades around the clock), e.g. 8760 for 1h."""
-    return _YEAR_NS / float(interval_ns)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ import numpy as np
 
 from tradeready_gym.data.market import MarketData
 from tradeready_gym.errors import ConfigError, DataNotFoundError
-from tradeready_gym.timeframes import format_iso, parse_time
+from tradeready_gym.timeframes import format_iso
+from tradeready_gym.validation import check_time_range
 
 __all__ = ["DataFeed"]
 
@@ -43,11 +44,9 @@ class DataFeed:
         span = "no bars" if n == 0 else (
             f"{format_iso(int(market.open_time[0]))} .. {format_iso(int(market.open_time[-1]))}"
         )
-        first = 0 if start_time is None else market.index_of(parse_time(start_time, param="start_time"))
-        stop = n if end_time is None else market.index_of(parse_time(end_time, param="end_time"))
-        if start_time is not None and end_time is not None:
-            if parse_time(start_time, param="start_time") >= parse_time(end_time, param="end_time"):
-                raise ConfigError(f"start_time={start_time!r} must be before end_time={end_time!r}")
+        s_ns, e_ns = check_time_range(start_time, end_time, start_param="start_time", end_param="end_time")
+        first = 0 if s_ns is None else market.index_of(s_ns)
+        stop = n if e_ns is None else market.index_of(e_ns)
         if stop - first < 2:
             raise DataNotFoundError(
                 f"start_time={start_time!r}, end_time={end_time!r} leaves {max(stop - first, 0)} bar(s) of "

@@ -10,7 +10,6 @@ plus the documented keyword arguments::
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +32,17 @@ from tradeready_gym.errors import ConfigError, DataNotFoundError, UnknownArgumen
 from tradeready_gym.informers.informers import DefaultInformer
 from tradeready_gym.observers.window import SCALARS, WindowObserver
 from tradeready_gym.stoppers.stoppers import default_stopper
-from tradeready_gym.timeframes import parse_time, timeframe_ns
+from tradeready_gym.timeframes import timeframe_ns
+from tradeready_gym.validation import (
+    check_bool,
+    check_int,
+    check_number,
+    check_optional_path,
+    check_optional_str,
+    check_symbols,
+    check_time_range,
+    fail,
+)
 
 __all__ = [
     "ACTION_TYPES",
@@ -57,26 +66,67 @@ __all__ = [
 
 ACTION_TYPES: tuple[str, ...] = ("discrete", "continuous", "portfolio", "target_exposure")
 DEFAULT_PORTFOLIO_SYMBOLS: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
-_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+#: Largest ``lookback_window`` (rows per observation) a preset accepts; checked before anything is
+#: loaded or allocated.
+MAX_LOOKBACK = 100_000
+_RENDER_MODES = ("human", "ansi", "rgb_array")
 
 
 def _check_symbols(symbols: Any, param: str = "symbols") -> tuple[str, ...]:
-    if isinstance(symbols, str):
-        symbols = [symbols]
-    try:
-        out = tuple(symbols)
-    except TypeError:
-        raise ConfigError(f"{param}={symbols!r} must be a list of symbols such as ['BTCUSDT', 'ETHUSDT']") from None
-    if not out:
-        raise ConfigError(f"{param}=[] must hold at least one symbol, e.g. ['BTCUSDT']")
-    for s in out:
-        if not isinstance(s, str) or not _SYMBOL_RE.match(s):
-            raise ConfigError(
-                f"{param} holds {s!r}; allowed: Binance spot symbols in upper case such as 'BTCUSDT'"
-            )
-    if len(set(out)) != len(out):
-        raise ConfigError(f"{param}={list(out)!r} lists a symbol more than once")
-    return out
+    # the library's one symbol rule (tradeready_gym.validation.check_symbol)
+    return check_symbols(symbols, param)
+
+
+def _check_model(param: str, value: Any, base: type, example: str) -> None:
+    if isinstance(value, type):
+        fail(param, value, f"an instance such as {value.__name__}(...) or {example}, not the class")
+    if not isinstance(value, base):
+        fail(param, value, example)
+
+
+def _validate(kw: dict[str, Any], meta: dict[str, Any]) -> None:
+    """One type and range check of every preset keyword, before any candle is loaded or any array
+    allocated. Errors name the keyword, the value as given and what is allowed."""
+    from tradeready_gym.engine.costs import FeeModel, SlippageModel
+
+    check_number("starting_balance", kw["starting_balance"], 0.0, 1e15, lo_open=True)
+    if not isinstance(kw["timeframe"], str):
+        fail("timeframe", kw["timeframe"], "a bar interval such as '1h'")
+    timeframe_ns(kw["timeframe"])
+    check_int("lookback_window", kw["lookback_window"], 1, MAX_LOOKBACK)
+    check_time_range(
+        kw["start_time"], kw["end_time"], start_param="start_time", end_param="end_time", allow_int=False
+    )
+    reward = kw["reward_function"]
+    if reward is not None:
+        if isinstance(reward, type):
+            fail("reward_function", reward, f"an instance such as {reward.__name__}(), not the class")
+        if not callable(getattr(reward, "compute", None)) and not callable(getattr(reward, "compute_batch", None)):
+            fail("reward_function", reward, "None or a reward such as PnLReward() (an object with compute())")
+    check_number("fee_rate", kw["fee_rate"], 0.0, 0.1)
+    if kw["fee"] is not None:
+        _check_model("fee", kw["fee"], FeeModel, "None, PercentageFee(rate), MakerTakerFee(maker=, taker=) or FixedFee(amount)")
+    slip = kw["slippage"]
+    if slip is not None and not (isinstance(slip, int | float | np.integer | np.floating) and not isinstance(slip, bool)):
+        _check_model("slippage", slip, SlippageModel, "None, basis points (a number) or a slippage model such as FixedBpsSlippage(5)")
+    elif slip is not None:
+        check_number("slippage", slip, 0.0, 1000.0)
+    if kw["episode_length"] is not None:
+        check_int("episode_length", kw["episode_length"], 1)
+    rs = kw["random_start"]
+    if not isinstance(rs, bool | np.bool_):
+        check_number("random_start", rs, 0.0, 1.0)
+    check_number("equity_floor", kw["equity_floor"], 0.0, 1.0, hi_open=True)
+    check_optional_path("data_dir", kw["data_dir"])
+    check_bool("download", kw["download"])
+    for name in ("binance_base_url", "binance_data_url"):
+        check_optional_str(name, kw[name], "a URL string")
+    check_optional_str("api_key", meta["api_key"], "an API key string")
+    check_optional_str("base_url", meta["base_url"], "a URL string")
+    check_optional_str("strategy_label", meta["strategy_label"])
+    check_bool("track_training", meta["track_training"])
+    if meta["render_mode"] is not None and meta["render_mode"] not in _RENDER_MODES:
+        fail("render_mode", meta["render_mode"], "None, " + ", ".join(map(repr, _RENDER_MODES)))
 
 
 def load_env_market(
@@ -99,10 +149,7 @@ def load_env_market(
     are the Binance REST API and public-dump bases used when ``download`` is True.
     """
     interval = timeframe_ns(timeframe)
-    start_ns = None if start_time is None else parse_time(start_time, param="start_time")
-    end_ns = None if end_time is None else parse_time(end_time, param="end_time")
-    if start_ns is not None and end_ns is not None and start_ns >= end_ns:
-        raise ConfigError(f"start_time={start_time!r} must be before end_time={end_time!r}")
+    start_ns, end_ns = check_time_range(start_time, end_time, start_param="start_time", end_param="end_time")
     hist_start = None if start_ns is None else start_ns - history_bars * interval
     from tradeready_gym.data import load_market_data
 
@@ -197,6 +244,7 @@ def _parts(
     reward_function: Any,
     data: Any,
     fee_rate: float,
+    fee: Any,
     slippage: Any,
     episode_length: int | None,
     random_start: bool | float,
@@ -212,7 +260,7 @@ def _parts(
     features, scalars = split_observation_features(observation_features)
     observer = WindowObserver(features, lookback_window, scalars=scalars)
     scheme = _action_scheme(action_type, len(symbols), position_size_pct)
-    portfolio = Portfolio(starting_balance, fee_rate=fee_rate, slippage=slippage)
+    portfolio = Portfolio(starting_balance, fee_rate=fee_rate, slippage=slippage, fee=fee)
     market = load_env_market(
         symbols,
         timeframe,
@@ -265,6 +313,7 @@ _DEFAULTS: dict[str, Any] = {
     "reward_function": None,
     "data": None,
     "fee_rate": 0.001,
+    "fee": None,
     "slippage": None,
     "episode_length": None,
     "random_start": False,
@@ -346,6 +395,7 @@ def _split(fn: str, kwargs: dict[str, Any], extra: Sequence[str]) -> tuple[dict[
             value = _from_environment(name, var)
             if value is not None:
                 env_kw[name] = value
+    _validate(env_kw, meta)
     return env_kw, meta
 
 
@@ -457,7 +507,10 @@ def make_historical_env(symbol: str = "BTCUSDT", action_type: str = "discrete", 
         continuous: True = ``Box(-1, 1, (1,))`` actions, False = ``Discrete(3)`` (else ``action_type``).
         pairs: ``[symbol]``, the published package's spelling of ``symbol``.
         data: candles to use instead of the local cache (DataFrame, mapping, path or MarketData).
-        fee_rate: fee as a fraction of notional (0.001 = 0.1%).
+        fee_rate: fee as a fraction of notional (0.001 = 0.1%): the shorthand for
+            ``fee=PercentageFee(fee_rate)``.
+        fee: a fee model (``PercentageFee``, ``MakerTakerFee``, ``FixedFee`` from
+            ``tradeready_gym.engine``), or None for ``fee_rate``.
         slippage: None, basis points, or a slippage model.
         episode_length: truncate episodes after this many steps (None: run to the end of the range).
         random_start: draw each episode's start with the env's seeded generator (True = anywhere).
