@@ -98,7 +98,8 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         binance_ws_url, binance_rest_url: Binance endpoints (default ``$TRADEREADY_BINANCE_WS_URL`` /
             ``$TRADEREADY_BINANCE_API_URL`` or Binance's own); point them at a `ReplayServer` to rehearse.
         feed_config: a `FeedConfig` (deadlines); its URLs are replaced by the two above when given.
-        speed: market seconds per wall second (1 live; the replay speed when rehearsing).
+        speed: market seconds per wall second (1 live; the replay speed when rehearsing, which
+            scales the feed's deadlines with `FeedConfig.for_replay` unless ``feed_config`` is given).
         clock: local clock in ms for the feed (tests share the replay server's virtual clock).
         session: name of the stored paper account (default ``<symbols>-<timeframe>-<action_type>``).
         store: a `PaperStore`, or a path to its SQLite file (default ``$TRADEREADY_HOME/live.sqlite``);
@@ -206,11 +207,15 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
             )
         self.history_bars = int(history_bars)
         self.history_start_ms = None if history_start is None else _to_ms(history_start)
-        ws = binance_ws_url or os.environ.get("TRADEREADY_BINANCE_WS_URL") or (
-            feed_config.ws_url if feed_config else DEFAULT_WS_URL)
-        rest = binance_rest_url or os.environ.get("TRADEREADY_BINANCE_API_URL") or (
-            feed_config.rest_url if feed_config else DEFAULT_REST_URL)
-        base_cfg: dict[str, Any] = feed_config.to_dict() if feed_config is not None else {"speed": speed}
+        # an explicit URL, else one set in feed_config, else the environment, else Binance's
+        ws = binance_ws_url or (feed_config.ws_url if feed_config and feed_config.ws_url != DEFAULT_WS_URL else None) \
+            or os.environ.get("TRADEREADY_BINANCE_WS_URL") or DEFAULT_WS_URL
+        rest = binance_rest_url or (
+            feed_config.rest_url if feed_config and feed_config.rest_url != DEFAULT_REST_URL else None
+        ) or os.environ.get("TRADEREADY_BINANCE_API_URL") or DEFAULT_REST_URL
+        if feed_config is None:
+            feed_config = FeedConfig() if speed == 1 else FeedConfig.for_replay(speed, timeframe)
+        base_cfg: dict[str, Any] = feed_config.to_dict()
         base_cfg.update(ws_url=ws, rest_url=rest)
         self.feed_config = FeedConfig(**base_cfg)
         self._clock = clock

@@ -135,6 +135,32 @@ class FeedConfig:
         """JSON-friendly settings."""
         return asdict(self)
 
+    @classmethod
+    def for_replay(cls, speed: float, timeframe: str, **over: Any) -> FeedConfig:
+        """Deadlines for a `ReplayServer` at ``speed`` (market s per wall s) streaming ``timeframe``.
+
+        The live defaults assume Binance's pace (an update every ~2 s); a replay sends a few
+        messages per candle, and a wall millisecond is ``speed / 1000`` market seconds. So the
+        liveness deadline is at least 0.9 candle (a replay sends at least one message per candle)
+        and every deadline is at least a few wall milliseconds:
+        grace >= 50 ms, liveness >= 0.5 s, staleness >= 1 s (wall).
+        """
+        if not (isinstance(speed, int | float) and math.isfinite(speed) and speed > 0):
+            raise ConfigError(f"speed={speed!r} is not allowed; allowed: a finite number > 0")
+        iv_s = timeframe_ns(timeframe) / 1e9
+        base = cls()
+        kw: dict[str, Any] = {
+            "speed": float(speed),
+            "final_grace_s": max(base.final_grace_s, 0.05 * speed),
+            "liveness_s": max(base.liveness_s, 0.9 * iv_s, 0.5 * speed),
+            "stale_after_s": max(base.stale_after_s, 1.0 * speed, 0.25 * iv_s),
+            "clock_sync_s": max(base.clock_sync_s, 5.0 * speed),
+            "reconnect_min_s": 0.05,
+            "reconnect_max_s": 2.0,
+        }
+        kw.update(over)
+        return cls(**kw)
+
 
 @dataclass(frozen=True)
 class Kline:
