@@ -3,7 +3,7 @@
 * `dashboard_router` — the routes, for the platform's ``create_app`` (behind the account key).
 * `create_local_app` — an app over a local tracking store, for ``tradeready dashboard`` (loopback only).
 * `smoothing` — TensorBoard's debiased EMA and a rolling mean (the pages run a JS port of the same code).
-* `downsample` — LTTB, at most 2,000 points per series, last point kept.
+* `downsample` — min/max buckets, at most 2,000 points per series, first and last point kept.
 
 See ``docs/dashboard.md``. FastAPI loads only when one of the two factories is used.
 """

@@ -3,7 +3,12 @@
 Every function takes an open SQLAlchemy `Session` and an ``account_id``: an ``int`` scopes every query
 to that account (another account's run is "not found"), ``None`` means the local store (every run, as
 the local store has no accounts). Results are plain JSON-able dicts; every chart series is downsampled
-to at most ``max_points`` points (`downsample.lttb`, last point kept).
+to at most ``max_points`` points (`downsample.downsample`, first and last point kept).
+
+Results derived from a run's episodes (aggregates, best/worst, downsampled curves) are cached in
+memory per run *version*: the run row's ``episodes_completed``, ``total_steps``, ``heartbeat_at``,
+``completed_at`` and ``status``, which every writer (the local store and the platform) updates with
+each episode. A finished run is computed once; a running one again after each change.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -28,7 +35,7 @@ from tradeready_gym.tracking.models import (
     effective_status,
     utcnow,
 )
-from tradeready_platform.dashboard.downsample import MAX_POINTS, lttb
+from tradeready_platform.dashboard.downsample import MAX_POINTS, downsample
 
 __all__ = [
     "EPISODE_METRICS",
@@ -37,6 +44,7 @@ __all__ = [
     "SPARK_POINTS",
     "X_AXES",
     "NotFound",
+    "clear_cache",
     "colour_of",
     "compare_runs",
     "episode_page",
@@ -89,6 +97,51 @@ _MAX_COMPARE = 20
 
 class NotFound(TradeReadyError):
     """A run, episode or trace that does not exist (or belongs to another account)."""
+
+
+class _LRU:
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            v = self._data.get(key)
+            if v is not None:
+                self._data.move_to_end(key)
+            return v
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_CACHE = _LRU(4096)
+
+
+def clear_cache() -> None:
+    """Forget every cached result (they are also replaced whenever a run's version changes)."""
+    _CACHE.clear()
+
+
+def _run_version(run: Run) -> tuple[Any, ...]:
+    return (run.episodes_completed, run.total_steps, run.heartbeat_at, run.completed_at, run.status)
+
+
+def _cache_key(session: Session, kind: str, run: Run, params: Any = None) -> tuple[Any, ...]:
+    bind = session.get_bind()
+    engine: Any = getattr(bind, "engine", bind)
+    return (id(engine), str(engine.url), kind, run.id, _run_version(run), params)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -285,6 +338,25 @@ _EMPTY_STATS: dict[str, Any] = {
 }
 
 
+def _cached_run_stats(session: Session, runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
+    """`_run_stats` for ``runs``, computing only those whose version is not cached."""
+    out: dict[str, dict[str, Any]] = {}
+    missing: list[Run] = []
+    for r in runs:
+        hit = _CACHE.get(_cache_key(session, "stats", r))
+        if hit is None:
+            missing.append(r)
+        else:
+            out[r.id] = hit
+    if missing:
+        fresh = _run_stats(session, [r.id for r in missing])
+        for r in missing:
+            st = fresh.get(r.id, _EMPTY_STATS)
+            _CACHE.put(_cache_key(session, "stats", r), st)
+            out[r.id] = st
+    return out
+
+
 def runs_list(
     session: Session,
     account_id: int | None,
@@ -321,7 +393,7 @@ def runs_list(
             t = t.replace(tzinfo=dt.UTC)
         stmt = stmt.where(or_(Run.created_at >= t, Run.heartbeat_at >= t, Run.completed_at >= t))
     runs = list(session.execute(stmt.order_by(Run.created_at.desc()).limit(limit)).scalars())
-    stats = _run_stats(session, [r.id for r in runs])
+    stats = _cached_run_stats(session, runs)
     rows = []
     for r in runs:
         d = _run_public(r, now)
@@ -374,18 +446,8 @@ def _traced(session: Session, run_id: str) -> set[int]:
     return {int(v) for (v,) in session.execute(select(Trace.episode).where(Trace.run_id == run_id))}
 
 
-def run_detail(session: Session, account_id: int | None, run_id: str, *, top: int = 5) -> dict[str, Any]:
-    """One run: its fields, summary cards, best and worst episodes, the metrics that can be drawn.
-
-    Raises:
-        NotFound: Unknown run (or another account's).
-    """
-    run = _get_run(session, run_id, account_id)
-    now = utcnow()
-    d = _run_public(run, now)
-    d["config"] = run.config
-    d["hyperparams"] = run.hyperparams
-    d["summary"] = run.summary
+def _episode_summary(session: Session, run_id: str, top: int) -> dict[str, Any]:
+    """Aggregates of a run's episodes and its ``top`` best and worst episodes by ROI."""
     agg = session.execute(
         select(
             func.count(),
@@ -406,31 +468,57 @@ def run_detail(session: Session, account_id: int | None, run_id: str, *, top: in
             Episode.run_id == run_id, Episode.episode > func.coalesce(agg[8], 0) - last_n
         )
     ).scalar_one()
-    d["cards"] = {
-        "episodes": int(agg[0]),
-        "steps": int(run.total_steps or 0),
-        "best_roi_pct": _f(agg[1]),
-        "avg_roi_pct": _f(agg[2]),
-        "avg_roi_pct_last_100": _f(last_avg),
-        "avg_sharpe": _f(agg[3]),
-        "avg_excess_roi_pct": _f(agg[4]),
-        "worst_drawdown_pct": _f(agg[5]),
-        "trades": int(agg[6]) if agg[6] is not None else 0,
-        "fees": _f(agg[7]) or 0.0,
-        "avg_reward": _f(agg[9]),
-    }
-    traced = _traced(session, run_id)
     base = select(Episode).where(Episode.run_id == run_id, Episode.roi_pct.is_not(None))
     best = session.execute(base.order_by(Episode.roi_pct.desc(), Episode.episode).limit(top)).scalars()
+    best_rows = [_episode_row(e) for e in best]
     worst = session.execute(base.order_by(Episode.roi_pct.asc(), Episode.episode).limit(top)).scalars()
-    d["best_episodes"] = [_episode_row(e, traced) for e in best]
-    d["worst_episodes"] = [_episode_row(e, traced) for e in worst]
+    worst_rows = [_episode_row(e) for e in worst]
+    return {
+        "cards": {
+            "episodes": int(agg[0]),
+            "best_roi_pct": _f(agg[1]),
+            "avg_roi_pct": _f(agg[2]),
+            "avg_roi_pct_last_100": _f(last_avg),
+            "avg_sharpe": _f(agg[3]),
+            "avg_excess_roi_pct": _f(agg[4]),
+            "worst_drawdown_pct": _f(agg[5]),
+            "trades": int(agg[6]) if agg[6] is not None else 0,
+            "fees": _f(agg[7]) or 0.0,
+            "avg_reward": _f(agg[9]),
+        },
+        "best": best_rows,
+        "worst": worst_rows,
+        "cursor": int(agg[8] or 0),
+    }
+
+
+def run_detail(session: Session, account_id: int | None, run_id: str, *, top: int = 5) -> dict[str, Any]:
+    """One run: its fields, summary cards, best and worst episodes, the metrics that can be drawn.
+
+    Raises:
+        NotFound: Unknown run (or another account's).
+    """
+    run = _get_run(session, run_id, account_id)
+    now = utcnow()
+    d = _run_public(run, now)
+    d["config"] = run.config
+    d["hyperparams"] = run.hyperparams
+    d["summary"] = run.summary
+    key = _cache_key(session, "summary", run, top)
+    summary = _CACHE.get(key)
+    if summary is None:
+        summary = _episode_summary(session, run_id, top)
+        _CACHE.put(key, summary)
+    traced = _traced(session, run_id)
+    d["cards"] = {**summary["cards"], "steps": int(run.total_steps or 0)}
+    d["best_episodes"] = [{**e, "has_trace": e["episode"] in traced} for e in summary["best"]]
+    d["worst_episodes"] = [{**e, "has_trace": e["episode"] in traced} for e in summary["worst"]]
     d["traced_episodes"] = sorted(traced)
+    d["cursor"] = summary["cursor"]
     keys = [k for (k,) in session.execute(select(Scalar.key).where(Scalar.run_id == run_id).distinct())]
     d["metrics"] = [{"key": k, "label": v, "kind": "episode"} for k, v in EPISODE_METRICS.items()] + [
         {"key": "scalar:" + k, "label": k, "kind": "scalar"} for k in sorted(keys)
     ]
-    d["cursor"] = int(agg[8] or 0)
     return d
 
 
@@ -459,33 +547,38 @@ def _check_metrics(metrics: Iterable[str]) -> list[str]:
     return out
 
 
+def _epoch_column(session: Session) -> Any:
+    """``finished_at`` as epoch seconds, computed by the database (no datetime objects per row)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(Episode.finished_at) - 2440587.5) * 86400.0
+    return func.extract("epoch", Episode.finished_at)
+
+
+def _column(rows: Sequence[Any], j: int) -> np.ndarray:
+    return np.fromiter((math.nan if r[j] is None else r[j] for r in rows), dtype=np.float64, count=len(rows))
+
+
 def _episode_series(
-    session: Session, run_id: str, metrics: list[str], x: str, max_points: int, after: int = 0
+    session: Session, run_id: str, metrics: list[str], x: str, max_points: int
 ) -> dict[str, dict[str, Any]]:
     em = [m for m in metrics if not m.startswith("scalar:")]
     out: dict[str, dict[str, Any]] = {}
     if em:
-        xcol: Any = {"episode": Episode.episode, "step": Episode.global_step, "time": Episode.finished_at}[x]
+        xcol: Any = {"episode": Episode.episode, "step": Episode.global_step, "time": _epoch_column(session)}[x]
         cols = [xcol] + [_metric_column(m) for m in em]
-        stmt = select(*cols).where(Episode.run_id == run_id, Episode.episode > after).order_by(Episode.episode)
+        stmt = select(*cols).where(Episode.run_id == run_id).order_by(Episode.episode)
         rows = session.execute(stmt).all()
-        if x == "time":
-            xs = [_epoch(r[0]) for r in rows]
-        else:
-            xs = [None if r[0] is None else float(r[0]) for r in rows]
-        keep = [i for i, v in enumerate(xs) if v is not None]
-        if len(keep) != len(xs):
-            xs = [xs[i] for i in keep]
-            rows = [rows[i] for i in keep]
-        xa = np.asarray(xs, dtype=np.float64)
-        if x != "episode" and len(xa) > 1 and np.any(np.diff(xa) < 0):
-            order = np.argsort(xa, kind="stable")
-            xa = xa[order]
-            rows = [rows[i] for i in order.tolist()]
+        xa = _column(rows, 0)
+        if x == "time":  # whole milliseconds, as stored
+            xa = np.round(xa, 3)
+        keep = np.isfinite(xa)
+        order = np.flatnonzero(keep)
+        if x != "episode" and len(order) > 1 and np.any(np.diff(xa[order]) < 0):
+            order = order[np.argsort(xa[order], kind="stable")]
         for j, m in enumerate(em, start=1):
-            ys = [r[j] for r in rows]
-            sx, sy = lttb(xa, ys, max_points)
-            out[m] = {"x": sx, "y": sy, "n": len(ys)}
+            ya = _column(rows, j)
+            sx, sy = downsample(xa[order], ya[order], max_points)
+            out[m] = {"x": sx, "y": sy, "n": len(rows)}
     for m in metrics:
         if not m.startswith("scalar:"):
             continue
@@ -499,8 +592,27 @@ def _episode_series(
             pairs = sorted((float(r[1]), r[2]) for r in srows if r[1] is not None)
         else:  # scalars are logged against environment steps; the episode axis shows them by step too
             pairs = [(float(r[0]), r[2]) for r in srows]
-        sx, sy = lttb([p[0] for p in pairs], [p[1] for p in pairs], max_points)
+        sx, sy = downsample([p[0] for p in pairs], [p[1] for p in pairs], max_points)
         out[m] = {"x": sx, "y": sy, "n": len(pairs), "x_kind": "time" if x == "time" else "step"}
+    return out
+
+
+def _cached_episode_series(
+    session: Session, run: Run, metrics: list[str], x: str, max_points: int
+) -> dict[str, dict[str, Any]]:
+    """`_episode_series` with the episode-derived series cached per run version (scalars always fresh)."""
+    em = tuple(m for m in metrics if not m.startswith("scalar:"))
+    sm = [m for m in metrics if m.startswith("scalar:")]
+    out: dict[str, dict[str, Any]] = {}
+    if em:
+        key = _cache_key(session, "series", run, (em, x, max_points))
+        hit = _CACHE.get(key)
+        if hit is None:
+            hit = _episode_series(session, run.id, list(em), x, max_points)
+            _CACHE.put(key, hit)
+        out.update(hit)
+    if sm:
+        out.update(_episode_series(session, run.id, sm, x, max_points))
     return out
 
 
@@ -524,11 +636,11 @@ def run_curves(
     Returns:
         ``{"run_id", "x", "series": {metric: {"x": [...], "y": [...], "n": raw length}}, "cursor"}``.
     """
-    _get_run(session, run_id, account_id)
+    run = _get_run(session, run_id, account_id)
     x = _check_x(x)
     ms = _check_metrics(metrics)
     _check_max_points(max_points)
-    series = _episode_series(session, run_id, ms, x, max_points)
+    series = _cached_episode_series(session, run, ms, x, max_points)
     cursor = session.execute(select(func.max(Episode.episode)).where(Episode.run_id == run_id)).scalar_one()
     return {"run_id": run_id, "x": x, "series": series, "cursor": int(cursor or 0), "max_points": max_points}
 
@@ -617,9 +729,12 @@ def episode_page(
             cond.append(or_(Episode.data_start.contains(q), Episode.data_end.contains(q)))
     total = int(session.execute(select(func.count()).select_from(Episode).where(*cond)).scalar_one())
     col = getattr(Episode, sort)
-    key = col.desc() if order == "desc" else col.asc()
     tie = Episode.episode.desc() if order == "desc" else Episode.episode.asc()
-    stmt = select(Episode).where(*cond).order_by(col.is_(None), key, tie)
+    if sort == "episode":  # the primary key: walked in index order, no sort
+        stmt = select(Episode).where(*cond).order_by(tie)
+    else:  # missing values last in both directions
+        key = col.desc() if order == "desc" else col.asc()
+        stmt = select(Episode).where(*cond).order_by(key.nulls_last(), tie)
     rows = session.execute(stmt.offset((page - 1) * page_size).limit(page_size)).scalars()
     traced = _traced(session, run_id)
     return {
@@ -664,13 +779,13 @@ def compare_runs(
     if missing:
         raise NotFound(f"run_id={missing[0]!r} not found")
     colours = run_colours(ids)
-    stats = _run_stats(session, ids)
+    stats = _cached_run_stats(session, [runs[i] for i in ids])
     out_runs = []
     for rid in ids:
         d = _run_public(runs[rid], now)
         d.update(stats.get(rid, _EMPTY_STATS))
         d["colour"] = colours[rid]
-        s = _episode_series(session, rid, [m], x, max_points)[m]
+        s = _cached_episode_series(session, runs[rid], [m], x, max_points)[m]
         d["series"] = s
         out_runs.append(d)
     return {"metric": m, "x": x, "runs": out_runs, "max_points": max_points}
