@@ -73,6 +73,13 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None)
         )
 
+    from sqlalchemy.exc import DataError as DbDataError
+
+    @app.exception_handler(DbDataError)
+    async def _db_data_error(request: Request, exc: DbDataError) -> JSONResponse:
+        # a value the database cannot store or compare (e.g. a NUL character on PostgreSQL)
+        return JSONResponse(error_body("VALIDATION_ERROR", f"a value of the request is not allowed: {exc.orig}"), 400)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

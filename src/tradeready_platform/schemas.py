@@ -45,6 +45,29 @@ SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 ALLOWED_INTERVALS = (60, 300, 900, 1800, 3600, 14400, 86400)
 
 
+def _reject_nul(value: Any, where: str = "body") -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{where} holds a NUL character; allowed: text without NUL (\\u0000)")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _reject_nul(k, where)
+            _reject_nul(v, f"{where}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _reject_nul(v, f"{where}[{i}]")
+
+
+class _Request(BaseModel):
+    """Base of request bodies: no string anywhere in them may hold a NUL character."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        _reject_nul(data)
+        return data
+
+
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -62,7 +85,7 @@ class ErrorResponse(BaseModel):
 
 
 # ---------------------------------------------------------------------------- accounts
-class AccountCreate(BaseModel):
+class AccountCreate(_Request):
     display_name: str = Field("trader", min_length=1, max_length=100)
     email: str | None = Field(None, max_length=254)
 
@@ -81,7 +104,7 @@ class AccountCreated(AccountPublic):
     message: str
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(_Request):
     name: str = Field("default", min_length=1, max_length=100)
 
 
@@ -110,7 +133,7 @@ def _check_time(v: str, name: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
 
 
-class BacktestCreate(BaseModel):
+class BacktestCreate(_Request):
     """``POST /api/v1/backtest/create``."""
 
     start_time: str = Field(..., max_length=64)
@@ -207,11 +230,11 @@ class StepPublic(_Open):
     remaining_steps: int
 
 
-class BatchStep(BaseModel):
+class BatchStep(_Request):
     steps: int = Field(..., ge=1, le=1_000_000)
 
 
-class OrderCreate(BaseModel):
+class OrderCreate(_Request):
     """``POST /api/v1/backtest/{id}/trade/order``; ``price`` for limit / stop_loss / take_profit."""
 
     symbol: str = Field(..., max_length=20)
@@ -291,7 +314,7 @@ class DataRangePublic(_Open):
 
 
 # ---------------------------------------------------------------------------- training
-class RunCreate(BaseModel):
+class RunCreate(_Request):
     """``POST /api/v1/training/runs``: the original sends ``run_id`` and ``config``; the rest is optional."""
 
     model_config = ConfigDict(extra="ignore")
@@ -313,7 +336,7 @@ class RunCreate(BaseModel):
 _F = Field(None, allow_inf_nan=False)
 
 
-class EpisodeCreate(BaseModel):
+class EpisodeCreate(_Request):
     """``POST /api/v1/training/runs/{id}/episodes``: the original's keys plus the store's columns."""
 
     model_config = ConfigDict(extra="ignore")
@@ -341,7 +364,7 @@ class EpisodeCreate(BaseModel):
     extra: dict[str, Any] | None = None
 
 
-class ScalarCreate(BaseModel):
+class ScalarCreate(_Request):
     key: str = Field(..., min_length=1, max_length=200)
     step: int = Field(..., ge=0, lt=2**63)
     value: float | None = _F
