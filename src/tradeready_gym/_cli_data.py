@@ -58,9 +58,15 @@ def download(
     retries: Annotated[int, typer.Option(help="Retries per request after the first attempt.")] = 4,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    """Download Binance candles into the cache (only what is not cached yet)."""
+    """Download Binance candles into the cache (only what is not cached yet).
+
+    Symbols, interval, range and source are checked before any request is made.
+    """
     from tradeready_gym.data.download import RetryPolicy
     from tradeready_gym.data.download import download as _download
+    from tradeready_gym.validation import check_symbols
+
+    _run(lambda: check_symbols(symbols, "symbols"))
 
     results = _run(
         lambda: _download(
@@ -94,12 +100,26 @@ def import_(
         ),
     ] = None,
     data_dir: DataDir = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Import even when the file name says another symbol or interval than --symbol / -t."
+        ),
+    ] = False,
 ) -> None:
-    """Import candle files into the cache."""
+    """Import candle files into the cache.
+
+    A file whose name says another symbol or interval than ``--symbol`` / ``--timeframe`` is refused
+    unless ``--force`` is given.
+    """
     from tradeready_gym.data.load import import_data
 
     for p in paths:
-        md = _run(lambda p=p: import_data(p, symbol=symbol, timeframe=timeframe, data_dir=data_dir))  # type: ignore[misc]
+
+        def one(p: Path = p) -> Any:
+            return import_data(p, symbol=symbol, timeframe=timeframe, data_dir=data_dir, force=force)
+
+        md = _run(one)
         d = md.describe()
         typer.echo(
             f"{p}: {', '.join(d['symbols'])} {d['timeframe']} {d['bars']} bars, {d['start']} .. {d['end']}"

@@ -4,9 +4,9 @@ The entry point is `load_market_data`; see ``docs/data.md`` for sources, cache l
 """
 
 from tradeready_gym.data.cache import DATA_DIR_ENV, CacheEntry, CandleCache, default_data_dir
-from tradeready_gym.data.gaps import GAP_POLICIES, Gap, apply_gap_policy, fill_gaps, find_gaps
+from tradeready_gym.data.gaps import GAP_POLICIES, Gap, apply_gap_policy, fill_gaps, find_gaps, missing_bars
 from tradeready_gym.data.load import align_markets, download_command, import_data, load_market_data
-from tradeready_gym.data.market import MarketData
+from tradeready_gym.data.market import DataQualityWarning, MarketData
 from tradeready_gym.data.readers import (
     concat_markets,
     normalize_symbol,
@@ -26,6 +26,7 @@ __all__ = [
     "SYNTHETIC_PREFIX",
     "CacheEntry",
     "CandleCache",
+    "DataQualityWarning",
     "Gap",
     "MarketData",
     "align_markets",
@@ -39,6 +40,7 @@ __all__ = [
     "import_data",
     "is_synthetic_symbol",
     "load_market_data",
+    "missing_bars",
     "normalize_symbol",
     "read_binance_zip",
     "read_freqtrade_json",

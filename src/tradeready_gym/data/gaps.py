@@ -26,11 +26,27 @@ from typing import Any, Final
 
 import numpy as np
 
-from tradeready_gym.data.market import MarketData
+from tradeready_gym.data.market import DataQualityWarning, MarketData
 from tradeready_gym.errors import ConfigError, DataError
 from tradeready_gym.timeframes import format_iso
 
-__all__ = ["GAP_POLICIES", "Gap", "apply_gap_policy", "fill_gaps", "find_gaps"]
+__all__ = [
+    "GAP_POLICIES",
+    "MISSING_WARN_MIN",
+    "MISSING_WARN_SHARE",
+    "Gap",
+    "apply_gap_policy",
+    "fill_gaps",
+    "find_gaps",
+    "missing_bars",
+    "warn_missing_bars",
+]
+
+#: `load_market_data` warns (`DataQualityWarning`) when more than this share of the bars between
+#: the first and the last bar of a symbol is missing (absent, or forward-filled), and at least
+#: `MISSING_WARN_MIN` bars are (one outage in a day of 2h bars is not "many").
+MISSING_WARN_SHARE: Final = 0.05
+MISSING_WARN_MIN: Final = 5
 
 #: Allowed values of the ``gaps=`` argument.
 GAP_POLICIES: Final = ("skip", "ffill")
@@ -98,6 +114,38 @@ def find_gaps(market: MarketData) -> list[Gap]:
                 gaps.append(Gap(start, end, int(b - a), (sym,), True))
     gaps.sort(key=lambda g: (g.start, g.symbols))
     return gaps
+
+
+def missing_bars(market: MarketData) -> tuple[int, np.ndarray]:
+    """``(bars in the span, (S,) missing bars per symbol)``: the grid from the first to the last bar,
+    and per symbol the bars of it without a real candle (absent, or forward-filled)."""
+    s = market.n_symbols
+    if market.n_bars == 0:
+        return 0, np.zeros(s, dtype=np.int64)
+    span = int((int(market.open_time[-1]) - int(market.open_time[0])) // market.interval_ns) + 1
+    real = np.full(s, market.n_bars, dtype=np.int64)
+    if market.filled is not None:
+        real -= market.filled.sum(axis=0).astype(np.int64)
+    return span, span - real
+
+
+def warn_missing_bars(market: MarketData, share: float = MISSING_WARN_SHARE) -> None:
+    """Warn (`DataQualityWarning`) for every symbol missing more than ``share`` of its span's bars
+    (and at least `MISSING_WARN_MIN` bars)."""
+    import warnings
+
+    span, missing = missing_bars(market)
+    if span == 0:
+        return
+    for sym, m in zip(market.symbols, missing, strict=True):
+        if m > share * span and m >= MISSING_WARN_MIN:
+            warnings.warn(
+                f"{sym} {market.timeframe}: {int(m)} of the {span} bars from "
+                f"{format_iso(int(market.open_time[0]))} to {format_iso(int(market.open_time[-1]))} are "
+                f"missing ({100.0 * m / span:.1f}%); find_gaps(market) lists them",
+                DataQualityWarning,
+                stacklevel=3,
+            )
 
 
 def fill_gaps(market: MarketData) -> MarketData:

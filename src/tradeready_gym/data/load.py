@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 from tradeready_gym.data.cache import CandleCache, default_data_dir
-from tradeready_gym.data.gaps import GAP_POLICIES, apply_gap_policy
+from tradeready_gym.data.gaps import GAP_POLICIES, apply_gap_policy, warn_missing_bars
 from tradeready_gym.data.market import OPTIONAL_FIELDS, MarketData
-from tradeready_gym.data.readers import dataframe_to_market, normalize_symbol, read_path
+from tradeready_gym.data.readers import dataframe_to_market, name_hints, normalize_symbol, read_path
 from tradeready_gym.data.resample import resample
 from tradeready_gym.data.synthetic import is_synthetic_symbol
 from tradeready_gym.errors import ConfigError, DataError, DataNotFoundError
 from tradeready_gym.timeframes import TIMEFRAMES, format_iso, timeframe_ns
-from tradeready_gym.validation import check_symbols, check_time_range
+from tradeready_gym.validation import check_bool, check_symbols, check_time_range
 
 __all__ = ["align_markets", "download_command", "import_data", "load_market_data", "to_market"]
 
@@ -356,8 +356,24 @@ def load_market_data(
         ]
     if gaps == "ffill":  # fill each series on its own grid first: aligning drops bars any symbol lacks
         parts = [apply_gap_policy(p, gaps) for p in parts]
-    md = align_markets(parts)
-    return apply_gap_policy(md, gaps)
+    md = apply_gap_policy(align_markets(parts), gaps)
+    warn_missing_bars(md)
+    return md
+
+
+def _check_name_agrees(path: Path, symbol: str | None, timeframe: str | None) -> None:
+    """Refuse ``symbol`` / ``timeframe`` that contradict what the file's name says."""
+    name_symbol, name_tf = name_hints(path)
+    if symbol is not None and name_symbol is not None and normalize_symbol(symbol) != name_symbol:
+        raise ConfigError(
+            f"symbol={symbol!r} is not allowed for {str(path)!r}: its name says {name_symbol!r}; allowed: "
+            f"symbol={name_symbol!r} (or omit it), or force=True (--force) to store it as {symbol!r}"
+        )
+    if timeframe is not None and name_tf is not None and timeframe != name_tf:
+        raise ConfigError(
+            f"timeframe={timeframe!r} is not allowed for {str(path)!r}: its name says {name_tf!r}; allowed: "
+            f"timeframe={name_tf!r} (or omit it), or force=True (--force)"
+        )
 
 
 def import_data(
@@ -366,6 +382,7 @@ def import_data(
     symbol: str | None = None,
     timeframe: str | None = None,
     data_dir: PathLike | None = None,
+    force: bool = False,
 ) -> MarketData:
     """Import candles from a file, folder, DataFrame or `MarketData` into the cache.
 
@@ -375,6 +392,9 @@ def import_data(
         symbol: the symbol, when it cannot be read from the file name.
         timeframe: the interval, when it cannot be read from the file name or the bar spacing.
         data_dir: cache root (default ``$TRADEREADY_DATA_DIR`` or the user cache dir).
+        force: store a file under ``symbol`` / ``timeframe`` even when its name says another one
+            (without it such a file is refused with a `ConfigError`: a mislabelled import would
+            put one market's candles under another's name).
 
     Returns:
         The imported candles. The cache records their range as covered (gaps inside are kept as
@@ -394,6 +414,9 @@ def import_data(
         label = "import:DataFrame"
     elif isinstance(source, (str, os.PathLike)):
         p = Path(source).expanduser()
+        check_bool("force", force)
+        if p.is_file() and not force:
+            _check_name_agrees(p, symbol, timeframe)
         md = read_path(p, symbol=None if symbol is None else normalize_symbol(symbol), timeframe=timeframe)
         label = f"import:{p}"
     else:

@@ -21,7 +21,15 @@ from tradeready_gym.timeframes import format_iso, parse_time, timeframe_ns
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["OPTIONAL_FIELDS", "PRICE_FIELDS", "REQUIRED_FIELDS", "MarketData"]
+__all__ = ["OPTIONAL_FIELDS", "PRICE_FIELDS", "REQUIRED_FIELDS", "DataQualityWarning", "MarketData"]
+
+
+class DataQualityWarning(UserWarning):
+    """Candles that load but deserve a look: many missing bars, a time index without a time zone.
+
+    Filter it like any warning, e.g. ``warnings.simplefilter("error", DataQualityWarning)`` to make
+    it an error.
+    """
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 REQUIRED_FIELDS = (*PRICE_FIELDS, "volume")
@@ -281,21 +289,14 @@ class MarketData:
         for sym, df in frames.items():
             if not isinstance(df, pd.DataFrame):
                 raise ConfigError(f"data for {sym!r} must be a pandas DataFrame; got {type(df).__name__}")
+            from tradeready_gym.data.readers import frame_open_times
+
             lower = {str(c).lower(): c for c in df.columns}
-            if "open_time" in lower:
-                idx = pd.DatetimeIndex(pd.to_datetime(df[lower["open_time"]], utc=True))
-            elif isinstance(df.index, pd.DatetimeIndex):
-                idx = df.index if df.index.tz is not None else df.index.tz_localize("UTC")
-                idx = idx.tz_convert("UTC")
-            else:
-                raise DataError(
-                    f"data for {sym!r} needs a DatetimeIndex or an 'open_time' column; "
-                    f"got index {type(df.index).__name__} and columns {list(df.columns)}"
-                )
+            ot = frame_open_times(df, f"data for {sym!r}")
             missing = [c for c in REQUIRED_FIELDS if c not in lower]
             if missing:
                 raise DataError(f"data for {sym!r} lacks columns {missing}; required: {list(REQUIRED_FIELDS)}")
-            times.append(idx.as_unit("ns").asi8.astype(np.int64))
+            times.append(ot)
             cols.append(
                 {
                     c: df[lower[c]].to_numpy(dtype=np.float64)

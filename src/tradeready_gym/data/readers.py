@@ -28,13 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from tradeready_gym.data.market import OPTIONAL_FIELDS, REQUIRED_FIELDS, MarketData
+from tradeready_gym.data.market import OPTIONAL_FIELDS, REQUIRED_FIELDS, DataQualityWarning, MarketData
 from tradeready_gym.errors import ConfigError, DataError
 from tradeready_gym.timeframes import NS_PER_MS, NS_PER_SECOND, NS_PER_US, TIMEFRAMES, format_iso
 from tradeready_gym.validation import check_symbol
 
 __all__ = [
     "concat_markets",
+    "frame_open_times",
     "kline_rows_to_market",
     "normalize_symbol",
     "parse_binance_csv",
@@ -319,24 +320,66 @@ def _time_to_ns(values: Any, source: str) -> np.ndarray:
     return np.asarray(idx.as_unit("ns").asi8, dtype=np.int64)
 
 
+def frame_open_times(df: Any, source: str) -> np.ndarray:
+    """The int64 ns UTC open times of a candle DataFrame: its time column, else its DatetimeIndex.
+
+    The time column is one of ``open_time``, ``timestamp``, ``date``, ``datetime``, ``time`` (any
+    case). Nothing is resolved silently:
+
+    * a DatetimeIndex without a time zone is read as UTC with a `DataQualityWarning` (say so with
+      ``df.tz_localize("UTC")``);
+    * a time column and a DatetimeIndex that disagree raise `DataError` naming the first row where
+      they differ.
+    """
+    import warnings
+
+    import pandas as pd
+
+    lower = {str(c).strip().lower(): c for c in df.columns}
+    tcol = next((lower[c] for c in _TIME_COLUMNS if c in lower), None)
+    idx_ns = None
+    if isinstance(df.index, pd.DatetimeIndex):
+        if df.index.tz is None:
+            warnings.warn(
+                f"{source}: the DatetimeIndex has no time zone; it is read as UTC "
+                "(use df.tz_localize('UTC') to say so, or tz_convert('UTC') from your zone)",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+            idx = df.index.tz_localize("UTC")
+        else:
+            idx = df.index.tz_convert("UTC")
+        idx_ns = np.asarray(idx.as_unit("ns").asi8, dtype=np.int64)
+    if tcol is not None:
+        ot = _time_to_ns(df[tcol].to_numpy(), source)
+        if idx_ns is not None and not np.array_equal(ot, idx_ns):
+            k = int(np.flatnonzero(ot != idx_ns)[0])
+            raise DataError(
+                f"{source}: the {str(tcol)!r} column and the DatetimeIndex disagree at row {k} "
+                f"({format_iso(int(ot[k]))} vs {format_iso(int(idx_ns[k]))}); allowed: one time source, "
+                "or both equal (drop the column or reset the index)"
+            )
+        return ot
+    if idx_ns is not None:
+        return idx_ns
+    raise DataError(
+        f"{source} needs a DatetimeIndex or a time column (one of {list(_TIME_COLUMNS)}); "
+        f"got index {type(df.index).__name__} and columns {list(df.columns)}"
+    )
+
+
 def dataframe_to_market(df: Any, *, symbol: str, timeframe: str | None, source: str) -> MarketData:
-    """A DataFrame with a time column (or DatetimeIndex) and named OHLCV columns -> `MarketData`."""
+    """A DataFrame with a time column (or DatetimeIndex) and named OHLCV columns -> `MarketData`.
+
+    Open times come from `frame_open_times` (which reports a tz-naive index and an index that
+    disagrees with the time column).
+    """
     import pandas as pd
 
     if not isinstance(df, pd.DataFrame):
         raise ConfigError(f"data for {symbol!r} must be a pandas DataFrame; got {type(df).__name__}")
     lower = {str(c).strip().lower(): c for c in df.columns}
-    tcol = next((lower[c] for c in _TIME_COLUMNS if c in lower), None)
-    if tcol is not None:
-        ot = _time_to_ns(df[tcol].to_numpy(), source)
-    elif isinstance(df.index, pd.DatetimeIndex):
-        idx = df.index if df.index.tz is not None else df.index.tz_localize("UTC")
-        ot = np.asarray(idx.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
-    else:
-        raise DataError(
-            f"{source} needs a DatetimeIndex or a time column (one of {list(_TIME_COLUMNS)}); "
-            f"got index {type(df.index).__name__} and columns {list(df.columns)}"
-        )
+    ot = frame_open_times(df, source)
     missing = [c for c in REQUIRED_FIELDS if c not in lower]
     if missing:
         raise DataError(f"{source} lacks columns {missing}; required: {list(REQUIRED_FIELDS)}")
@@ -468,8 +511,12 @@ def read_path(path: str | Path, *, symbol: str | None = None, timeframe: str | N
     )
 
 
-def _name_hints(path: Path) -> tuple[str | None, str | None]:
-    """(symbol, timeframe) that the file name or folder layout states, if any."""
+def name_hints(path: Path) -> tuple[str | None, str | None]:
+    """(symbol, timeframe) that the file name or folder layout states, if any.
+
+    Binance dumps (``BTCUSDT-1h-2024-01.zip``), freqtrade files (``BTC_USDT-5m.json``) and REST
+    folders (``.../BTCUSDT/1h/<file>.json.gz``).
+    """
     stem = _stem(path)
     m = _ZIP_NAME.match(stem)
     if m:
@@ -499,7 +546,7 @@ def _read_dir(folder: Path, *, symbol: str | None, timeframe: str | None) -> Mar
         )
     chosen = []
     for f in files:
-        hs, ht = _name_hints(f)
+        hs, ht = name_hints(f)
         if (symbol is not None and hs is not None and hs != symbol) or (
             timeframe is not None and ht is not None and ht != timeframe
         ):
