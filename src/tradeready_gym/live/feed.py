@@ -733,18 +733,22 @@ class LiveFeed:
             # final-candle rule: confirm by REST when x=true is late
             behind = [j for j, f in enumerate(self._sym_frontier)
                       if f is not None and self.server_ms() >= f + self.interval_ms + cfg.final_grace_s * 1000.0]
-            if behind and not self._confirm_inflight:
+            busy = self._backfill_lock is not None and self._backfill_lock.locked()
+            if behind and not self._confirm_inflight and not busy:
                 self._confirm_inflight = True
                 self._spawn(self._confirm(behind))
 
     async def _confirm(self, symbols: list[int]) -> None:
+        lock = self._backfill_lock
+        assert lock is not None
         try:
-            for j in symbols:
-                sf = self._sym_frontier[j]
-                if sf is None:
-                    continue
-                for k in await self._fetch_klines(j, sf):
-                    self._store(j, k)
+            async with lock:  # never beside a backfill: both would fetch and store the same candles
+                for j in symbols:
+                    sf = self._sym_frontier[j]
+                    if sf is None:
+                        continue
+                    for k in await self._fetch_klines(j, sf):
+                        self._store(j, k)
         except (FeedError, _Stop) as exc:
             log.warning("REST confirmation failed: %s", exc)
         finally:
