@@ -155,7 +155,7 @@ def _train_one(
     val_env = None
     if cfg.data.validation is not None:
         val_env = make_eval_vec_env(env_id, 1, {**kwargs, "start_time": cfg.data.validation.start,
-                                                 "end_time": cfg.data.validation.end, **({"data": venv.feed.market} if data is None else {})})
+                                                 "end_time": cfg.data.validation.end})
     algo_cls = getattr(sb3, cfg.algorithm.name)
     model = algo_cls(cfg.algorithm.policy, env, seed=seed, device=t.device, verbose=0,
                      policy_kwargs=_policy_kwargs(cfg) or None, **cfg.algorithm.hyperparams)
