@@ -22,6 +22,7 @@ JSON endpoints (all ``GET``; errors use the platform's envelope ``{"error": {"co
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,11 +67,15 @@ def _fail(exc: Exception) -> ApiError:
     return ApiError(400, "VALIDATION_ERROR", str(exc))
 
 
-def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
+    """Run a service function; answer its dict as JSON (plain ``json.dumps``: the series are long lists of
+    floats, which FastAPI's generic encoder walks element by element)."""
     try:
-        return fn(*args, **kwargs)
+        data = fn(*args, **kwargs)
     except (ConfigError, service.NotFound) as exc:
         raise _fail(exc) from None
+    body = json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 def _page(name: str, *, auth: str, refresh_s: float) -> HTMLResponse:
@@ -185,14 +190,14 @@ def dashboard_router(
         limit: int = 1000,
         session: Session = Depends(session_dep),
         account_id: int | None = Depends(acct),
-    ) -> dict[str, Any]:
-        return _call(service.runs_list, session, account_id, label=label, since=since, limit=limit)  # type: ignore[no-any-return]
+    ) -> Response:
+        return _call(service.runs_list, session, account_id, label=label, since=since, limit=limit)
 
     @router.get(API_PREFIX + "/runs/{run_id}", tags=["dashboard"])
     def run(
         run_id: str, session: Session = Depends(session_dep), account_id: int | None = Depends(acct)
-    ) -> dict[str, Any]:
-        return _call(service.run_detail, session, account_id, run_id)  # type: ignore[no-any-return]
+    ) -> Response:
+        return _call(service.run_detail, session, account_id, run_id)
 
     @router.get(API_PREFIX + "/runs/{run_id}/curves", tags=["dashboard"])
     def curves(
@@ -202,9 +207,9 @@ def dashboard_router(
         max_points: int = MAX_POINTS,
         session: Session = Depends(session_dep),
         account_id: int | None = Depends(acct),
-    ) -> dict[str, Any]:
+    ) -> Response:
         ms = [m.strip() for m in metrics.split(",") if m.strip()]
-        return _call(  # type: ignore[no-any-return]
+        return _call(
             service.run_curves, session, account_id, run_id, metrics=ms, x=x, max_points=max_points
         )
 
@@ -215,8 +220,8 @@ def dashboard_router(
         limit: int = 2000,
         session: Session = Depends(session_dep),
         account_id: int | None = Depends(acct),
-    ) -> dict[str, Any]:
-        return _call(service.run_updates, session, account_id, run_id, after=after, limit=limit)  # type: ignore[no-any-return]
+    ) -> Response:
+        return _call(service.run_updates, session, account_id, run_id, after=after, limit=limit)
 
     @router.get(API_PREFIX + "/runs/{run_id}/episodes", tags=["dashboard"])
     def episodes(
@@ -228,8 +233,8 @@ def dashboard_router(
         order: str = "desc",
         session: Session = Depends(session_dep),
         account_id: int | None = Depends(acct),
-    ) -> dict[str, Any]:
-        return _call(  # type: ignore[no-any-return]
+    ) -> Response:
+        return _call(
             service.episode_page, session, account_id, run_id,
             page=page, page_size=page_size, q=q, sort=sort, order=order,
         )
@@ -241,8 +246,8 @@ def dashboard_router(
         symbol: str | None = None,
         session: Session = Depends(session_dep),
         account_id: int | None = Depends(acct),
-    ) -> dict[str, Any]:
-        return _call(  # type: ignore[no-any-return]
+    ) -> Response:
+        return _call(
             service.episode_replay, session, account_id, run_id, episode, symbol=symbol, cache_dir=cache_dir
         )
 
@@ -254,9 +259,9 @@ def dashboard_router(
         max_points: int = MAX_POINTS,
         session: Session = Depends(session_dep),
         account_id: int | None = Depends(acct),
-    ) -> dict[str, Any]:
+    ) -> Response:
         id_list = [i.strip() for i in ids.split(",") if i.strip()]
-        return _call(  # type: ignore[no-any-return]
+        return _call(
             service.compare_runs, session, account_id, id_list, metric=metric, x=x, max_points=max_points
         )
 

@@ -93,6 +93,7 @@ EPISODE_SORT = (
 )
 _MAX_PAGE_SIZE = 500
 _MAX_COMPARE = 20
+_MAX_WILDCARD_SCALARS = 6
 
 
 class NotFound(TradeReadyError):
@@ -628,7 +629,8 @@ def run_curves(
     """Learning curves of one run, each downsampled to at most ``max_points`` points.
 
     Args:
-        metrics: Episode columns of `EPISODE_METRICS` and/or ``"scalar:<key>"`` training scalars.
+        metrics: Episode columns of `EPISODE_METRICS` and/or ``"scalar:<key>"`` training scalars;
+            ``"scalar:*"`` stands for the run's scalars (the first six keys in sorted order).
         x: ``"episode"``, ``"step"`` (the episode's ``global_step``) or ``"time"`` (finish time, epoch s).
             Scalars use their step on the episode and step axes and their wall time on the time axis.
         max_points: Cap per series (3..2000).
@@ -640,6 +642,10 @@ def run_curves(
     x = _check_x(x)
     ms = _check_metrics(metrics)
     _check_max_points(max_points)
+    if "scalar:*" in ms:
+        keys = session.execute(select(Scalar.key).where(Scalar.run_id == run_id).distinct()).scalars()
+        extra = ["scalar:" + k for k in sorted(keys)[:_MAX_WILDCARD_SCALARS]]
+        ms = list(dict.fromkeys([m for m in ms if m != "scalar:*"] + extra))
     series = _cached_episode_series(session, run, ms, x, max_points)
     cursor = session.execute(select(func.max(Episode.episode)).where(Episode.run_id == run_id)).scalar_one()
     return {"run_id": run_id, "x": x, "series": series, "cursor": int(cursor or 0), "max_points": max_points}
@@ -772,6 +778,8 @@ def compare_runs(
         raise ConfigError(f"ids has {len(ids)} runs: allowed are at most {_MAX_COMPARE}")
     x = _check_x(x)
     (m,) = _check_metrics([metric])
+    if m == "scalar:*":
+        raise ConfigError("metric='scalar:*' is invalid here: allowed is one metric, e.g. 'roi_pct' or 'scalar:train/loss'")
     _check_max_points(max_points)
     now = utcnow()
     runs = {r.id: r for r in session.execute(_scoped(select(Run).where(Run.id.in_(ids)), account_id)).scalars()}

@@ -291,14 +291,22 @@
 
   // ------------------------------------------------------------------ start
   async function start() {
-    st.detail = await TR.api("/runs/" + encodeURIComponent(runId));
-    st.cursor = st.detail.cursor;
-    renderDetail(st.detail);
-    const scalars = st.detail.metrics.filter((m) => m.kind === "scalar").map((m) => m.key).slice(0, MAX_SCALAR_CHARTS);
+    // the three first requests go out together; "scalar:*" asks for the run's scalars (first six keys)
+    const base = "/runs/" + encodeURIComponent(runId);
+    const [detail, curves] = await Promise.all([
+      TR.api(base),
+      TR.api(base + "/curves", { metrics: DEFAULT_METRICS.concat(["scalar:*"]).join(","), x: st.x }),
+      loadTable(),
+    ]);
+    st.detail = detail;
+    st.cursor = Math.max(detail.cursor, curves.cursor);
+    renderDetail(detail);
+    const scalars = Object.keys(curves.series).filter((k) => k.startsWith("scalar:")).sort().slice(0, MAX_SCALAR_CHARTS);
     st.selected = DEFAULT_METRICS.concat(scalars);
+    st.curves = curves.series;
     renderPicker();
     syncSmoothControls();
-    await Promise.all([loadCurves(), loadTable()]);
+    buildCharts();
     TR.markReady();
     TR.poll(refresh);
   }

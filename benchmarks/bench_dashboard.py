@@ -1,0 +1,201 @@
+"""Dashboard scale benchmark, measured in headless Chromium (Debian's ``chromium``) against real uvicorn.
+
+Two stores are written through `tradeready_gym.tracking.store.Store`:
+
+* 200 runs x 1,000 episodes: the run list (``/training``) must be ready in < 2 s;
+* one run with 100,000 episodes (+ SB3-like scalars): its page (``/training/runs/{id}``) must be ready
+  in < 1 s.
+
+"Ready" is the page's own ``tr-ready`` performance mark (all data fetched and every chart and table
+drawn), read as milliseconds since navigation start. Each page is loaded ``--repeat`` times in fresh
+browser contexts; the first load is reported apart (cold server caches). Also reported: the API times
+of the requests behind each page, and the largest chart series (must be <= 2,000 points).
+
+Usage::
+
+    python benchmarks/bench_dashboard.py [--repeat 5] [--runs 200] [--episodes 1000] [--big 100000]
+
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+CHROMIUM = os.environ.get("TRADEREADY_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+def episodes(n: int, seed: int) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    roi = -2 + 4 * (1 - np.exp(-np.arange(1, n + 1) / 300)) + rng.normal(0, 3, n)
+    bh = rng.normal(1, 4, n)
+    sh = roi / 3 + rng.normal(0, 0.3, n)
+    dd = np.abs(rng.normal(5, 2, n))
+    trades = rng.integers(0, 40, n)
+    rows = []
+    for k in range(n):
+        ep = k + 1
+        rows.append({
+            "episode": ep, "env_index": ep % 8, "data_start": f"2024-{1 + ep % 12:02d}-01T00:00:00Z",
+            "data_end": f"2024-{1 + ep % 12:02d}-21T00:00:00Z", "length": 500,
+            "reward_sum": float(roi[k] / 20), "roi_pct": float(roi[k]), "sharpe": float(sh[k]),
+            "sortino": float(roi[k] / 2), "max_drawdown_pct": float(dd[k]), "trades": int(trades[k]),
+            "fees": 10.0, "buy_hold_roi_pct": float(bh[k]), "final_equity": float(10_000 * (1 + roi[k] / 100)),
+            "terminated": False, "truncated": True, "wall_time_s": 0.5, "global_step": ep * 500,
+            "finished_at": t0 + dt.timedelta(seconds=ep * 3),
+        })
+    return rows
+
+
+def seed(store: Any, name: str, n: int, s: int, *, scalars: int = 0) -> str:
+    rid = str(uuid.UUID(int=s + 1))
+    store.upsert_run({"id": rid, "name": name, "strategy_label": ["ppo", "a2c", "dqn"][s % 3], "seed": s,
+                      "status": "running", "env_id": "TradeReady-BTC-v0", "algorithm": "PPO",
+                      "config": {"timeframe": "1h"}, "hyperparams": {"total_timesteps": n * 500},
+                      "created_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=s)})
+    rows = episodes(n, s)
+    for i in range(0, n, 10_000):
+        store.record_episodes(rid, rows[i : i + 10_000], total_steps=rows[min(i + 10_000, n) - 1]["global_step"])
+    if scalars:
+        srows = [{"key": key, "step": k * 2048, "value": float(v), "wall_time": 1.767e9 + k}
+                 for key in ("train/loss", "train/entropy_loss")
+                 for k, v in enumerate(np.random.default_rng(s).normal(size=scalars), start=1)]
+        store.upsert_scalars(rid, srows)
+    store.update_run(rid, status="finished" if s % 5 else "running", heartbeat_at=dt.datetime.now(dt.UTC))
+    return rid
+
+
+class Server:
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.server.servers[0].sockets[0].getsockname()[1]}"
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def measure(browser: Any, url: str, repeat: int) -> dict[str, Any]:
+    times, points, external, errors = [], 0, [], []
+    for _ in range(repeat + 1):
+        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+
+        def route(r: Any) -> None:
+            if r.request.url.startswith("http://127.0.0.1"):
+                r.continue_()
+            else:
+                external.append(r.request.url)
+                r.abort()
+
+        ctx.route("**/*", route)
+        page = ctx.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        times.append(page.evaluate("performance.getEntriesByName('tr-ready')[0].startTime"))
+        points = max(points, page.evaluate(
+            "Math.max(0, ...Object.values(TR.charts).map(u => u.data[0].length))"))
+        ctx.close()
+    warm = times[1:]
+    return {"cold_ms": round(times[0], 1), "ready_ms": [round(t, 1) for t in warm],
+            "median_ms": round(statistics.median(warm), 1), "max_ms": round(max(warm), 1),
+            "max_series_points": points, "external_requests": external, "console_errors": errors}
+
+
+def api_times(url: str, paths: list[str], repeat: int = 3) -> dict[str, float]:
+    out = {}
+    with httpx.Client(base_url=url, timeout=60) as c:
+        for p in paths:
+            ts = []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                c.get(p).raise_for_status()
+                ts.append((time.perf_counter() - t) * 1000)
+            out[p.split("?")[0].rsplit("/", 1)[-1] or p] = round(statistics.median(ts), 1)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--episodes", type=int, default=1000)
+    ap.add_argument("--big", type=int, default=100_000)
+    args = ap.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    from tradeready_gym.tracking.store import Store
+    from tradeready_platform.dashboard import create_local_app
+
+    result: dict[str, Any] = {"benchmark": "dashboard", "python": sys.version.split()[0], "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        many_path, big_path = Path(tmp) / "many.sqlite", Path(tmp) / "big.sqlite"
+        t = time.perf_counter()
+        many = Store(many_path)
+        for s in range(args.runs):
+            seed(many, f"run-{s:03d}", args.episodes, s)
+        many.close()
+        result["seed_many_s"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        big = Store(big_path)
+        big_id = seed(big, "big-run", args.big, 1, scalars=2000)
+        big.close()
+        result["seed_big_s"] = round(time.perf_counter() - t, 2)
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                with Server(create_local_app(many_path, refresh_s=3600)) as url:
+                    r = measure(browser, url + "/training", args.repeat)
+                    r.update(runs=args.runs, episodes_per_run=args.episodes, target_ms=2000)
+                    r["met"] = r["max_ms"] < 2000
+                    r["api_ms"] = api_times(url, ["/api/v1/dashboard/runs"])
+                    result["run_list"] = r
+                with Server(create_local_app(big_path, refresh_s=3600)) as url:
+                    r = measure(browser, f"{url}/training/runs/{big_id}", args.repeat)
+                    r.update(episodes=args.big, target_ms=1000)
+                    r["met"] = r["max_ms"] < 1000
+                    base = f"/api/v1/dashboard/runs/{big_id}"
+                    r["api_ms"] = api_times(url, [
+                        base,
+                        base + "/curves?metrics=roi_pct,sharpe,reward_sum,max_drawdown_pct,"
+                               "scalar:train/entropy_loss,scalar:train/loss&x=episode",
+                        base + "/episodes?page=1&page_size=50",
+                    ])
+                    result["run_page"] = r
+            finally:
+                browser.close()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
