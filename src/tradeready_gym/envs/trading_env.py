@@ -224,13 +224,16 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
             return None
         return self.renderer.render(self, self.render_mode)
 
-    def plot(self, **kwargs: Any) -> Any:
-        """Draw the episode so far (price with trades, equity vs buy-and-hold, drawdown); a Figure."""
+    def plot(self, path: Any = None, **kwargs: Any) -> Any:
+        """Draw the episode so far (price with trades, equity vs buy-and-hold, drawdown); a Figure.
+
+        ``path`` (positional or keyword) also saves the figure to that file.
+        """
         if self.plotter is None:
             from tradeready_gym.renderers.renderers import TradingChartPlotter
 
             self.plotter = TradingChartPlotter()
-        return self.plotter.plot(self, **kwargs)
+        return self.plotter.plot(self, path=path, **kwargs)
 
     def close(self) -> None:
         if self.renderer is not None:

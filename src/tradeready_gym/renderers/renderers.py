@@ -2,7 +2,8 @@
 
 Both read the env's `EpisodeHistory` (``env.history``): decision bars, equity after each step and
 the fills. ``"human"`` and ``"ansi"`` are one text line per step; ``"rgb_array"`` is a chart frame
-drawn with matplotlib's Agg backend (imported lazily, never by ``import tradeready_gym``).
+drawn with numpy (`tradeready_gym.renderers.raster`); ``plot()`` draws with matplotlib's Agg backend
+(imported lazily, never by ``import tradeready_gym``).
 """
 
 from __future__ import annotations
@@ -79,7 +80,15 @@ class TextRenderer(Renderer):
 
 
 class ChartRenderer(Renderer):
-    """``"rgb_array"``: an ``(H, W, 3)`` uint8 chart of price (with trades) and equity so far."""
+    """``"rgb_array"``: an ``(H, W, 3)`` uint8 chart of price (with trades) and equity so far.
+
+    Drawn with numpy into the array (`tradeready_gym.renderers.raster.draw_chart`, about a
+    millisecond per frame), not with matplotlib, so ``RecordVideo`` can record every step.
+
+    Args:
+        width, height: frame size in pixels (default 640 x 400, each >= 64).
+        dpi: kept for compatibility; not used.
+    """
 
     modes = ("rgb_array",)
 
@@ -89,18 +98,20 @@ class ChartRenderer(Renderer):
         self.width, self.height, self.dpi = int(width), int(height), int(dpi)
 
     def render(self, env: Any, mode: str) -> np.ndarray:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        from tradeready_gym.renderers.raster import draw_chart
 
-        fig = Figure(figsize=(self.width / self.dpi, self.height / self.dpi), dpi=self.dpi)
-        canvas = FigureCanvasAgg(fig)
-        ax_price, ax_eq = fig.subplots(2, 1, sharex=True)
-        _draw_price(ax_price, env)
-        _draw_equity(ax_eq, env)
-        fig.tight_layout()
-        canvas.draw()
-        rgba = np.asarray(canvas.buffer_rgba())
-        return np.ascontiguousarray(rgba[:, :, :3])
+        bars, _, equity, fills = _episode(env)
+        close = env.feed.close[bars, 0]
+        open_ns = env.feed.market.open_time[bars]
+        sym = env.feed.symbols[0]
+        marks: dict[str, list[int]] = {"buy": [], "sell": []}
+        for f in fills:
+            if f["symbol"] == sym and f["side"] in marks:
+                t = np.datetime64(str(f["time"]).rstrip("Z"), "ns").astype(np.int64)
+                marks[f["side"]].append(int(np.searchsorted(open_ns, t)))
+        return draw_chart(
+            self.width, self.height, close, equity, _buy_and_hold(env, bars), marks["buy"], marks["sell"]
+        )
 
 
 def _episode(env: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
@@ -157,7 +168,7 @@ class Plotter:
 
     registered_name = "plotter"
 
-    def plot(self, env: Any, **kwargs: Any) -> Figure:
+    def plot(self, env: Any, path: Any = None, **kwargs: Any) -> Figure:
         raise NotImplementedError
 
 
@@ -173,8 +184,8 @@ class TradingChartPlotter(Plotter):
         self.symbol = symbol
         self.figsize = figsize
 
-    def plot(self, env: Any, **kwargs: Any) -> Figure:
-        """Draw the current episode; ``path=`` also saves the figure to that file."""
+    def plot(self, env: Any, path: Any = None, **kwargs: Any) -> Figure:
+        """Draw the current episode; ``path`` (positional or keyword) also saves the figure to that file."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -187,7 +198,6 @@ class TradingChartPlotter(Plotter):
         _draw_drawdown(ax_dd, env)
         ax_price.set_title(f"{', '.join(env.feed.symbols)} {env.feed.market.timeframe}")
         fig.tight_layout()
-        path = kwargs.get("path")
         if path is not None:
             fig.savefig(path)
         return fig
