@@ -160,3 +160,54 @@ def create_session(c: httpx.Client, *, pairs: list[str] | None = None, interval:
     r = c.post(f"/api/v1/backtest/{sid}/start")
     assert r.status_code == 200, r.text
     return sid
+
+
+class ServerProcess:
+    """``tradeready serve`` in a subprocess on 127.0.0.1 (for kill -9 and load tests)."""
+
+    def __init__(self, db_url: str, data_dir: Any, home: Any, **env: str) -> None:
+        import sys
+        from pathlib import Path
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.cmd = [str(Path(sys.executable).parent / "tradeready"), "serve", "--port", str(self.port),
+                    "--database-url", db_url, "--data-dir", str(data_dir), "--log-level", "warning"]
+        self.env = {**os.environ, "TRADEREADY_HOME": str(home), "TRADEREADY_REGISTER_LIMIT": "100000", **env}
+        self.proc: Any = None
+
+    def start(self) -> ServerProcess:
+        import subprocess
+
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError("server did not start in 120 s")
+
+    def kill(self) -> None:
+        """SIGKILL (kill -9) and wait."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except Exception:
+                self.kill()
+
+    def register(self) -> str:
+        r = httpx.post(f"{self.url}/api/v1/auth/register", json={"display_name": "p"}, timeout=30)
+        assert r.status_code == 201, r.text
+        return str(r.json()["api_key"])
