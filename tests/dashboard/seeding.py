@@ -23,31 +23,43 @@ def crossover_trace(market: Any, start: int, bars: int, *, fast: int = 5, slow: 
                     cash0: float = 10_000.0) -> dict[str, Any]:
     """Trade ``bars`` real bars from index ``start`` of a one-symbol `MarketData` with an MA crossover.
 
-    Returns the arrays and fills `encode_trace` takes (times are bar close times in ns).
+    As in the engine, an order decided at a bar's close (the fill's ``time`` is that decision time) fills
+    at the next bar's open, so the position changes at the next decision. Returns the arrays and fills
+    `encode_trace` takes (times are bar close times in ns).
     """
+    opens_all = np.asarray(market.open[:, 0], dtype=np.float64)
     closes_all = np.asarray(market.close[:, 0], dtype=np.float64)
     close_time = np.asarray(market.close_time, dtype=np.int64)
     sym = market.symbols[0]
     idx = np.arange(start, start + bars + 1)
     cash, qty = cash0, 0.0
+    pending: tuple[str, str] | None = None  # (side, decision time)
     times, closes, equity, position, fills = [], [], [], [], []
     for k, i in enumerate(idx):
-        px = float(closes_all[i])
-        if k > 0 and i >= slow:
-            f = closes_all[i - fast + 1 : i + 1].mean()
-            s = closes_all[i - slow + 1 : i + 1].mean()
-            t_iso = dt.datetime.fromtimestamp(close_time[i] / 1e9, dt.UTC).isoformat().replace("+00:00", "Z")
-            if f > s and qty == 0.0:
+        if pending is not None:  # fill at this bar's open
+            side, t_iso = pending
+            px = float(opens_all[i])
+            if side == "buy":
                 q = cash / (px * (1 + FEE))
                 fee = q * px * FEE
                 cash -= q * px + fee
                 qty = q
-                fills.append({"symbol": sym, "side": "buy", "quantity": q, "price": px, "fee": fee, "time": t_iso})
-            elif f < s and qty > 0.0:
-                fee = qty * px * FEE
-                cash += qty * px - fee
-                fills.append({"symbol": sym, "side": "sell", "quantity": qty, "price": px, "fee": fee, "time": t_iso})
+            else:
+                q = qty
+                fee = q * px * FEE
+                cash += q * px - fee
                 qty = 0.0
+            fills.append({"symbol": sym, "side": side, "quantity": q, "price": px, "fee": fee, "time": t_iso})
+            pending = None
+        px = float(closes_all[i])
+        if i >= slow and k < len(idx) - 1:
+            f = closes_all[i - fast + 1 : i + 1].mean()
+            s = closes_all[i - slow + 1 : i + 1].mean()
+            t_iso = dt.datetime.fromtimestamp(close_time[i] / 1e9, dt.UTC).isoformat().replace("+00:00", "Z")
+            if f > s and qty == 0.0:
+                pending = ("buy", t_iso)
+            elif f < s and qty > 0.0:
+                pending = ("sell", t_iso)
         times.append(int(close_time[i]))
         closes.append(px)
         equity.append(cash + qty * px)

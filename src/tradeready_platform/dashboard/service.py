@@ -886,7 +886,9 @@ def episode_replay(
     low come from the local candle cache when it holds every bar of the episode for the run's
     ``timeframe``; otherwise each candle runs from the previous decision's close to this one's
     (``"ohlc_source": "closes"``). An episode longer than ``max_points`` bars has its bars merged into
-    ``max_points`` candles (and its lines downsampled the same way); fills are never merged.
+    ``max_points`` candles (and its lines downsampled the same way); fills are never merged. A fill is
+    drawn on the first candle after its ``time`` (the time of the decision that sent it; it executed at
+    the next bar's open), as the trace's positions count it.
 
     Buy-and-hold: the starting equity invested in equal parts in every symbol at the first close.
 
@@ -943,7 +945,9 @@ def episode_replay(
             tf = _time_ns(f.get("time"))
         except (TypeError, ValueError):
             continue
-        k = int(np.searchsorted(times_ns, tf, side="left"))
+        # a fill carries the time of the decision that sent it and executes at the next bar's open
+        # (the tracker's positions_from_fills(side="right")): its candle is the first bar after that time
+        k = int(np.searchsorted(times_ns, tf, side="right"))
         k = min(k, n - 1)
         fills.append(
             {
