@@ -130,7 +130,7 @@ def test_deploy_command_ctrl_c_stops_cleanly(trained_run, tmp_path):
         try:
             header = _line(proc, 90)
             assert header.startswith("session ")
-            printed = [_line(proc, 10) for _ in range(2)]
+            printed = [_line(proc, 120 if i == 0 else 20) for i in range(2)]
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=30)
         finally:

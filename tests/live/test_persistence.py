@@ -48,9 +48,10 @@ def test_kill_9_and_restart_resumes_exactly(btc15, tmp_path):
     with ReplayServer(btc15, start_index=300, speed=SPEED) as server:
         first = _spawn(server, store_path, 50)
         try:
-            reset = _read_line(first, 60)
+            reset = _read_line(first, 120)
             assert reset["event"] == "reset" and reset["live"]["offline_steps"] == 0
-            seen = [_read_line(first, 10) for _ in range(4)]
+            # the first step may compile the engine's kernels in the fresh process (numba's cache)
+            seen = [_read_line(first, 120 if i == 0 else 20) for i in range(4)]
         finally:
             os.kill(first.pid, signal.SIGKILL)  # no clean-up of any kind
             first.wait(10)
@@ -58,8 +59,8 @@ def test_kill_9_and_restart_resumes_exactly(btc15, tmp_path):
         time.sleep(3 * IV_MS / 1000 / SPEED)  # three candles close while nothing runs
         second = _spawn(server, store_path, 3)
         try:
-            resumed = _read_line(second, 60)
-            after = [_read_line(second, 10) for _ in range(3)]
+            resumed = _read_line(second, 120)
+            after = [_read_line(second, 60 if i == 0 else 20) for i in range(3)]
             second.wait(20)
         finally:
             if second.poll() is None:
