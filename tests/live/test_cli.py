@@ -47,6 +47,7 @@ def test_fault_option_parsing():
         parse_rest_errors(["nonsense"])
 
 
+@pytest.mark.slow
 def test_replay_command_serves_a_feed(real_cache):
     proc = subprocess.Popen(
         [*TRADEREADY, "live", "replay", "BTCUSDT", "ETHUSDT", "-t", "1h", "--start", "2024-03-01T00:00:00Z",
@@ -97,6 +98,7 @@ def trained_run(tmp_path_factory):
     return res.run_dirs[0], market, root
 
 
+@pytest.mark.slow
 def test_deploy_in_process_is_a_tracked_paper_run(trained_run, tmp_path):
     from tradeready_gym.live.deploy import run_deploy
     from tradeready_gym.tracking.store import Store
@@ -117,6 +119,7 @@ def test_deploy_in_process_is_a_tracked_paper_run(trained_run, tmp_path):
     assert len(steps) == 3 and steps[-1]["equity"] == out["equity"]
 
 
+@pytest.mark.slow
 def test_deploy_command_ctrl_c_stops_cleanly(trained_run, tmp_path):
     run_dir, market, _ = trained_run
     k0 = market.index_of("2024-03-01T00:00:00Z")

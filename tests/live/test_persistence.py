@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tradeready_gym.envs.presets import make_historical_env
 from tradeready_gym.live.replay import ReplayServer
@@ -43,9 +44,10 @@ def _read_line(proc: subprocess.Popen, timeout: float) -> dict:
     return json.loads(line)
 
 
+@pytest.mark.slow
 def test_kill_9_and_restart_resumes_exactly(btc15, tmp_path):
     store_path = tmp_path / "live.sqlite"
-    with ReplayServer(btc15, start_index=300, speed=SPEED) as server:
+    with ReplayServer(btc15, start_index=230, speed=SPEED) as server:
         first = _spawn(server, store_path, 50)
         try:
             reset = _read_line(first, 120)
