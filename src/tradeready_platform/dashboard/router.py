@@ -84,7 +84,7 @@ def _page(name: str, *, auth: str, refresh_s: float) -> HTMLResponse:
     return HTMLResponse(text, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"})
 
 
-def _platform_deps(state: Any) -> tuple[Callable[..., Iterator[Session]], Callable[..., int], str | None]:
+def _platform_deps(state: Any) -> tuple[Callable[..., Iterator[Session]], Callable[..., Any], str | None]:
     """Session and account dependencies over the platform app's ``state`` (``state.db``, the auth middleware)."""
     from tradeready_platform.deps import account_id
 
@@ -101,7 +101,7 @@ def _platform_deps(state: Any) -> tuple[Callable[..., Iterator[Session]], Callab
 
 def dashboard_router(
     session_dep: Any,
-    account_dep: Callable[..., int | None] | None = None,
+    account_dep: Callable[..., Any] | None = None,
     *,
     auth: str = "key",
     cache_dir: str | None = None,
