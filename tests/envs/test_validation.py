@@ -140,3 +140,16 @@ def test_presets_accept_fee_models(fee, btc) -> None:  # type: ignore[no-untyped
     assert len(fills) == 1
     f = fills[0]
     assert f.fee == pytest.approx(fee.fee(f.quantity * f.price), rel=1e-12)
+
+
+def test_reset_start_time_errors_show_the_time_given_not_a_bar_index(btc) -> None:  # type: ignore[no-untyped-def]
+    env = make_historical_env(data=btc, track_training=False)
+    with pytest.raises(ConfigError) as err:
+        env.reset(seed=0, options={"start_time": "2020-01-01"})
+    msg = str(err.value)
+    assert "options['start_time']='2020-01-01' is not allowed; allowed: a time from 2024-01-0" in msg
+    assert "to 2024-02-29T22:00:00Z" in msg
+    with pytest.raises(ConfigError, match=r"options\['start_time'\]=1704067200 is not allowed"):
+        env.reset(seed=0, options={"start_time": 1704067200})
+    _, info = env.reset(seed=0, options={"start_time": "2024-02-01T00:00:00Z"})
+    assert info["virtual_time"] == "2024-02-01T01:00:00Z"  # decided at the close of the 00:00 bar

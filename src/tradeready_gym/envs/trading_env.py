@@ -16,6 +16,8 @@ from tradeready_gym.informers.informers import Informer
 from tradeready_gym.observers.window import Observer
 from tradeready_gym.renderers.renderers import RENDER_MODES, Plotter, Renderer, default_renderer
 from tradeready_gym.stoppers.stoppers import Stopper
+from tradeready_gym.timeframes import format_iso
+from tradeready_gym.validation import check_time, fail
 
 __all__ = ["Clock", "EpisodeHistory", "ObsState", "TradingEnv"]
 
@@ -202,8 +204,20 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         if "start_index" in options:
             return self._core.check_start(options["start_index"])
         if "start_time" in options:
-            idx = self._core.feed.market.index_of(options["start_time"])
-            return self._core.check_start(idx, param="start_time")
+            # errors show the time the user gave and the allowed times, not bar indices
+            given = options["start_time"]
+            core = self._core
+            idx = core.feed.market.index_of(check_time(given, "options['start_time']", allow_int=False))
+            if not core.first_index <= idx < core.feed.end_index:
+                ot = core.feed.market.open_time
+                fail(
+                    "options['start_time']",
+                    given,
+                    f"a time from {format_iso(int(ot[core.first_index]))} to "
+                    f"{format_iso(int(ot[core.feed.end_index - 1]))} (a bar with a full warmed-up observation "
+                    "and at least one step left)",
+                )
+            return int(idx)
         return None
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
