@@ -153,3 +153,12 @@ def test_reset_start_time_errors_show_the_time_given_not_a_bar_index(btc) -> Non
         env.reset(seed=0, options={"start_time": 1704067200})
     _, info = env.reset(seed=0, options={"start_time": "2024-02-01T00:00:00Z"})
     assert info["virtual_time"] == "2024-02-01T01:00:00Z"  # decided at the close of the 00:00 bar
+
+
+def test_a_reward_class_given_to_the_env_class_is_refused(btc) -> None:  # type: ignore[no-untyped-def]
+    from tradeready_gym.actions import DiscreteActions
+    from tradeready_gym.envs import DataFeed, Portfolio, TradingEnv
+    from tradeready_gym.observers import WindowObserver
+
+    with pytest.raises(ConfigError, match=r"reward_function=<class .*PnLReward'> is not allowed; allowed: an instance"):
+        TradingEnv(Portfolio(10_000), DataFeed(btc), DiscreteActions(), PnLReward, WindowObserver(["ohlcv"], 10))

@@ -77,6 +77,11 @@ def bind_reward(reward: Any, n_envs: int) -> Any:
     The copy keeps one reward object passed to several envs (``make_vec_env(env_kwargs=...)``, a
     registered default) from sharing its rolling state between them.
     """
+    if isinstance(reward, type):  # a reward class instead of an instance
+        raise ConfigError(
+            f"reward_function={reward!r} is not allowed; allowed: an instance such as {reward.__name__}(), "
+            "not the class"
+        )
     if hasattr(reward, "compute_batch") and hasattr(reward, "bind"):
         reward = copy.deepcopy(reward)
         reward.bind(n_envs)
