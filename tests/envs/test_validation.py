@@ -162,3 +162,10 @@ def test_a_reward_class_given_to_the_env_class_is_refused(btc) -> None:  # type:
 
     with pytest.raises(ConfigError, match=r"reward_function=<class .*PnLReward'> is not allowed; allowed: an instance"):
         TradingEnv(Portfolio(10_000), DataFeed(btc), DiscreteActions(), PnLReward, WindowObserver(["ohlcv"], 10))
+
+
+def test_a_huge_num_envs_fails_fast(btc) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=r"num_envs=1000000000 is not allowed; allowed: an integer in \[1, 1048576\]"):
+        gym.make_vec("TradeReady-BTC-v0", num_envs=10**9, data=btc)
+    with pytest.raises(ConfigError, match=r"num_envs=2.0 is not allowed"):
+        gym.make_vec("TradeReady-Portfolio-v0", num_envs=2.0)

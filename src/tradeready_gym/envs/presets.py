@@ -69,6 +69,9 @@ DEFAULT_PORTFOLIO_SYMBOLS: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 #: Largest ``lookback_window`` (rows per observation) a preset accepts; checked before anything is
 #: loaded or allocated.
 MAX_LOOKBACK = 100_000
+#: Largest ``num_envs`` of a vector preset (about 2.5 KB of engine state per env and symbol, plus
+#: the observation buffers); checked before anything is allocated.
+MAX_ENVS = 1_048_576
 _RENDER_MODES = ("human", "ansi", "rgb_array")
 
 
@@ -576,6 +579,7 @@ def make_historical_vector_env(
     recipe = (make_historical_vector_env, (num_envs, symbol, action_type),
               {"autoreset_mode": autoreset_mode, "info_details": info_details,
                "max_episode_steps": max_episode_steps, **kwargs})
+    check_int("num_envs", num_envs, 1, MAX_ENVS)
     kwargs = _time_limit(kwargs, max_episode_steps)
     sym, kind, size, env_kw, meta = resolve_single(symbol, action_type, kwargs, "make_vec")
     parts = _parts(sym, kind, **env_kw, position_size_pct=size)
@@ -599,6 +603,7 @@ def make_portfolio_vector_env(
     recipe = (make_portfolio_vector_env, (num_envs, symbols, action_type),
               {"autoreset_mode": autoreset_mode, "info_details": info_details,
                "max_episode_steps": max_episode_steps, **kwargs})
+    check_int("num_envs", num_envs, 1, MAX_ENVS)
     kwargs = _time_limit(kwargs, max_episode_steps)
     syms, env_kw, meta = resolve_portfolio(symbols, kwargs, "make_vec")
     parts = _parts(syms, action_type, **env_kw)
