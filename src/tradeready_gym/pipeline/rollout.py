@@ -110,7 +110,8 @@ def run_policy(
 
     Args:
         venv: a `TradeReadyVectorEnv` from `make_eval_vec_env` (next-step autoreset).
-        policy: a batch policy, or precomputed actions ``(T, N, ...)`` (e.g. `random_actions`).
+        policy: a batch policy, or precomputed actions ``(T, N, ...)`` (e.g. `random_actions`); with
+            fewer than the period's bars, the rollout stops after them.
         name: label of the rollout.
         seed: reset seed (env ``i`` gets ``seed + i``; no effect without random start).
         record_fills: keep each env's fills (needs ``info_details=True``).
@@ -121,6 +122,8 @@ def run_policy(
     n = venv.num_envs
     obs, info = venv.reset(seed=seed)
     total = int(np.max(info["total_steps"]))
+    if isinstance(policy, np.ndarray):
+        total = min(total, int(policy.shape[0]))  # fewer actions than bars: a partial rollout
     eq = np.empty((total + 1, n), dtype=np.float64)
     expo = np.empty((total + 1, n), dtype=np.float64)
     n_sym = len(venv.symbols)
@@ -135,6 +138,7 @@ def run_policy(
     fees = np.zeros(n, dtype=np.float64)
     fills: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     fixed = isinstance(policy, np.ndarray)
+    any_done = False
     k = 0
     while k < total:
         if fixed:
@@ -145,22 +149,27 @@ def run_policy(
         obs, _, term, trunc, info = venv.step(act)
         k += 1
         e = info["equity"]
-        live = ~done
-        eq[k] = np.where(live, e, eq[k - 1])
-        expo[k] = np.where(live, info["position_value"] / e, expo[k - 1])
-        close[k] = np.asarray(info["prices"])[0]
-        times[k] = str(info["virtual_time"][0])
+        np.divide(info["position_value"], e, out=expo[k])
+        eq[k] = e
+        close[k] = info["prices"][0]
+        times[k] = info["virtual_time"][0]
+        if any_done:  # an env that ended early keeps its last values
+            eq[k, done] = eq[k - 1, done]
+            expo[k, done] = expo[k - 1, done]
         if record_fills and "details" in info:
-            for i in np.flatnonzero(live & (info["n_fills"] > 0)):
+            for i in np.flatnonzero(~done & (info["n_fills"] > 0)):
                 for f in info["details"][int(i)]["filled_orders"]:
                     fills[int(i)].append({**f, "step": k})
-        ended = live & (term | trunc)
+        ended = term | trunc
+        if any_done:
+            ended &= ~done
         if ended.any():
             for i in np.flatnonzero(ended):
                 m = venv.metrics(int(i))
                 n_trades[i] = m.n_trades
                 fees[i] = m.fees_paid
             done |= ended
+            any_done = True
         if progress is not None and (k % 512 == 0 or k == total):
             progress(k, total)
         if done.all():
@@ -170,7 +179,8 @@ def run_policy(
             m = venv.metrics(int(i))
             n_trades[i] = m.n_trades
             fees[i] = m.fees_paid
-    eq, expo, close, times = eq[: k + 1], expo[: k + 1], close[: k + 1], times[: k + 1]
+    eq, expo, close = eq[: k + 1], expo[: k + 1], close[: k + 1]
+    times = np.array([str(t) for t in times[: k + 1]], dtype=object)
     return Rollout(name, eq, expo, times, close, n_trades, fees, int(venv.feed.market.interval_ns),
                    tuple(venv.symbols), fills if record_fills else [])
 
