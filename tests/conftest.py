@@ -28,6 +28,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tradeready_home(tmp_path_factory: pytest.TempPathFactory):
+    """``TRADEREADY_HOME`` points to a temporary folder for the whole session, so no test writes the
+    tracking store (or anything else) into the real user data dir. Yields the folder."""
+    home = tmp_path_factory.mktemp("tradeready-home")
+    old = os.environ.get("TRADEREADY_HOME")
+    os.environ["TRADEREADY_HOME"] = str(home)
+    try:
+        yield home
+    finally:
+        if old is None:
+            os.environ.pop("TRADEREADY_HOME", None)
+        else:
+            os.environ["TRADEREADY_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Path of the shared real-candle folder (raw/, binance-vision/)."""

@@ -30,7 +30,9 @@ def _kwargs(env_id, market3, **extra):
 def _assert_info_equal(a, b):
     assert a.keys() == b.keys()
     for key in a:
-        if isinstance(a[key], np.ndarray):
+        if isinstance(a[key], dict):  # e.g. the vector info's episode_metrics (arrays)
+            _assert_info_equal(a[key], b[key])
+        elif isinstance(a[key], np.ndarray):
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
         else:
             assert a[key] == b[key], key

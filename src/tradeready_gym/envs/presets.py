@@ -23,7 +23,12 @@ from tradeready_gym.actions.schemes import (
     TargetExposureActions,
 )
 from tradeready_gym.data.market import MarketData
-from tradeready_gym.envs._snapshot import ReplayableTradingEnv, ReplayableVectorEnv
+from tradeready_gym.envs._snapshot import (
+    ReplayableTradingEnv,
+    ReplayableVectorEnv,
+    check_info_mode,
+    check_ruin,
+)
 from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
 from tradeready_gym.envs.trading_env import TradingEnv
@@ -334,6 +339,8 @@ _META: dict[str, Any] = {
     "track_training": True,
     "strategy_label": None,
     "render_mode": None,
+    "info_mode": "full",
+    "ruin": "truncated",
 }
 
 _SINGLE_ONLY = ("symbol", "continuous", "position_size_pct", "pairs")
@@ -552,8 +559,14 @@ def make_portfolio_env(
 def finish_env(env: Any, settings: dict[str, Any]) -> Any:
     """The last step of building any preset env (single, portfolio, vector, or one of the published
     package's classes in `tradeready_gym.envs.single_asset_env` and friends): store its settings and,
-    with ``track_training`` (the default), attach a `tradeready_gym.tracking.TrainingTracker`."""
+    with ``track_training`` (the default), attach a `tradeready_gym.tracking.TrainingTracker`.
+    ``info_mode="lean"`` makes its info numbers only (`tradeready_gym.envs._snapshot.LEAN_INFO_KEYS`)."""
     env.settings = settings
+    mode = check_info_mode(settings.get("info_mode", "full"))
+    if mode == "lean" and getattr(env, "info_details", False):
+        raise ConfigError("info_mode='lean' and info_details=True contradict each other; choose one")
+    env.info_mode = mode
+    env.ruin = check_ruin(settings.get("ruin", "truncated"))
     if settings.get("track_training", True):
         from tradeready_gym.tracking.tracker import attach_tracker
 

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from tradeready_gym.actions.schemes import ActionScheme
+from tradeready_gym.envs._episode_end import install_reward_sums, single_episode_metrics
 from tradeready_gym.envs.core import BatchCore, CoreViews, EpisodeHistory
 from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
@@ -134,6 +135,9 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         self.history: EpisodeHistory = history
         #: The keyword arguments a preset was built with (tracking settings included); {} otherwise.
         self.settings: dict[str, Any] = {}
+        #: The attached `tradeready_gym.tracking.TrainingTracker` (None: not tracked).
+        self._tracking: Any = None
+        install_reward_sums(self._core)
         self._clock = Clock(self._core)
         self._last: tuple[np.ndarray, float, bool, bool, dict[str, Any]] | None = None
         self._needs_reset = True
@@ -193,6 +197,8 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
             self.renderer.reset()
         self._last = (obs, 0.0, False, False, info)
         self._needs_reset = False
+        if self._tracking is not None:
+            self._tracking.on_reset(self)
         return obs, info
 
     def _start_from_options(self, options: dict[str, Any] | None) -> int | None:
@@ -228,9 +234,17 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         self._last = last
         if last[2] or last[3]:
             self._needs_reset = True
+            self._episode_end(last)
         if self.render_mode == "human":
             self.render()
         return last
+
+    def _episode_end(self, last: tuple[np.ndarray, float, bool, bool, dict[str, Any]]) -> None:
+        """The terminal step: the finished episode's metrics into its info, and to the tracker."""
+        metrics = single_episode_metrics(self._core)
+        last[4]["episode_metrics"] = metrics
+        if self._tracking is not None:
+            self._tracking.on_single_episode(self, metrics, last[2], last[3])
 
     def render(self) -> Any:
         """A frame for ``render_mode``: text line (``ansi``), image array (``rgb_array``), or None."""
@@ -250,6 +264,8 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         return self.plotter.plot(self, path=path, **kwargs)
 
     def close(self) -> None:
+        if self._tracking is not None:
+            self._tracking.close()
         if self.renderer is not None:
             self.renderer.close()
         super().close()

@@ -22,6 +22,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from tradeready_gym.actions.schemes import ActionScheme
+from tradeready_gym.envs._episode_end import batch_episode_metrics, install_reward_sums
 from tradeready_gym.envs.core import BatchCore, CoreViews
 from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
@@ -98,6 +99,9 @@ class TradeReadyVectorEnv(CoreViews, VectorEnv[np.ndarray, np.ndarray, np.ndarra
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         #: The keyword arguments a preset was built with (tracking settings included); {} otherwise.
         self.settings: dict[str, Any] = {}
+        #: The attached `tradeready_gym.tracking.TrainingTracker` (None: not tracked).
+        self._tracking: Any = None
+        install_reward_sums(self._core)
         self._rngs: list[np.random.Generator] = [np.random.default_rng() for _ in range(self.num_envs)]
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._done = np.ones(self.num_envs, dtype=bool)
@@ -164,6 +168,8 @@ class TradeReadyVectorEnv(CoreViews, VectorEnv[np.ndarray, np.ndarray, np.ndarra
             mask = m
         self._reset_mask(mask)
         self._started = True
+        if self._tracking is not None:
+            self._tracking.on_reset(self, mask)
         obs = self._core.observe()
         return obs, self._infos()
 
@@ -191,6 +197,7 @@ class TradeReadyVectorEnv(CoreViews, VectorEnv[np.ndarray, np.ndarray, np.ndarra
         res = core.step(actions, active, with_infos=self.info_details)
         obs, term, trunc = res.obs, res.terminated, res.truncated
         done = term | trunc
+        ended = self._episode_end(done, term, trunc) if done.any() else None
         infos_extra = res.infos
         if active is not None:
             reset_now = ~active
@@ -198,9 +205,10 @@ class TradeReadyVectorEnv(CoreViews, VectorEnv[np.ndarray, np.ndarray, np.ndarra
             obs[reset_now] = core.observe()[reset_now]
             infos_extra = None
         info: dict[str, Any]
-        if mode == AutoresetMode.SAME_STEP and done.any():
+        if mode == AutoresetMode.SAME_STEP and ended is not None:
             final_obs = obs.copy()
             final_info = self._infos(infos_extra)
+            final_info["episode_metrics"], final_info["_episode_metrics"] = ended
             self._reset_mask(done)
             obs[done] = core.observe()[done]
             info = self._infos()
@@ -210,14 +218,33 @@ class TradeReadyVectorEnv(CoreViews, VectorEnv[np.ndarray, np.ndarray, np.ndarra
             info["_final_info"] = done.copy()
         else:
             info = self._infos(infos_extra)
+            if ended is not None:
+                info["episode_metrics"], info["_episode_metrics"] = ended
         if mode == AutoresetMode.NEXT_STEP:
             self._autoreset = done.copy()
         elif mode == AutoresetMode.DISABLED:
             self._done |= done
         return obs, res.reward, term, trunc, info
 
+    def _episode_end(
+        self, done: np.ndarray, term: np.ndarray, trunc: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Metrics of the envs whose episode just ended (``(N,)`` arrays, NaN elsewhere) and the mask."""
+        idx = np.flatnonzero(done)
+        rows = batch_episode_metrics(self._core, idx)
+        full: dict[str, np.ndarray] = {}
+        for k, v in rows.items():
+            arr = np.full(self.num_envs, np.nan) if v.dtype.kind == "f" else np.zeros(self.num_envs, dtype=v.dtype)
+            arr[idx] = v
+            full[k] = arr
+        if self._tracking is not None:
+            self._tracking.on_vector_episodes(self, idx, rows, term, trunc)
+        return full, done.copy()
+
     def close_extras(self, **kwargs: Any) -> None:
-        """Nothing to release: the envs hold arrays only."""
+        """Complete the tracked run, if any (the envs hold arrays only)."""
+        if self._tracking is not None:
+            self._tracking.close()
 
     def __repr__(self) -> str:
         return f"TradeReadyVectorEnv({list(self.symbols)}, num_envs={self.num_envs})"

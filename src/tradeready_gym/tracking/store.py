@@ -320,6 +320,7 @@ class Store:
         *,
         traces: Sequence[dict[str, Any]] = (),
         drop_traces: Sequence[int] = (),
+        relabel_traces: dict[int, str] | None = None,
         total_steps: int | None = None,
         outbox: Sequence[dict[str, Any]] = (),
         heartbeat: bool = True,
@@ -331,6 +332,7 @@ class Store:
             episodes: episode rows (columns of `Episode`; unknown keys go into ``extra``).
             traces: ``{"episode", "reasons", "data"}`` rows to upsert.
             drop_traces: episodes whose trace is no longer wanted.
+            relabel_traces: new ``reasons`` of traces already stored, by episode.
             total_steps: the run's total steps so far (stored when larger than the stored value).
             outbox: outbox items (``{"kind", "dedup_key", "payload"}``) queued in the same transaction.
             heartbeat: also refresh the run's heartbeat.
@@ -342,6 +344,9 @@ class Store:
                 self._upsert(conn, Episode.__table__, rows, ["run_id", "episode"])
                 if drop_traces:
                     conn.execute(delete(Trace).where(and_(Trace.run_id == run_id, Trace.episode.in_(list(drop_traces)))))
+                for ep, reasons in (relabel_traces or {}).items():
+                    conn.execute(update(Trace).where(and_(Trace.run_id == run_id, Trace.episode == int(ep)))
+                                 .values(reasons=reasons))
                 if traces:
                     self._upsert(
                         conn, Trace.__table__,

@@ -33,12 +33,17 @@ _ARRAYS = (("times", "<i8", 1), ("closes", "<f8", 2), ("equity", "<f8", 1), ("po
 
 
 def positions_from_fills(
-    times_ns: np.ndarray, fills: list[dict[str, Any]], symbols: list[str] | tuple[str, ...], time_to_ns: Any
+    times_ns: np.ndarray,
+    fills: list[dict[str, Any]],
+    symbols: list[str] | tuple[str, ...],
+    time_to_ns: Any,
+    side: str = "left",
 ) -> np.ndarray:
     """``(n, S)`` quantity held after each decision, rebuilt from the episode's fills.
 
-    A fill at time ``t`` (the bar time it executed) counts from the first decision at or after ``t``.
-    ``time_to_ns`` turns a fill's ``time`` (ISO string or ns) into ns.
+    With ``side="left"`` a fill at time ``t`` counts from the first decision at or after ``t``; with
+    ``side="right"`` from the first decision after ``t`` (a fill at the next bar's open carries the
+    time of the decision that sent it). ``time_to_ns`` turns a fill's ``time`` (ISO string or ns) into ns.
     """
     n = len(times_ns)
     pos = np.zeros((n, len(symbols)), dtype=np.float64)
@@ -50,7 +55,7 @@ def positions_from_fills(
         j = col.get(str(f.get("symbol")))
         if j is None:
             continue
-        k = int(np.searchsorted(times_ns, int(time_to_ns(f.get("time"))), side="left"))
+        k = int(np.searchsorted(times_ns, int(time_to_ns(f.get("time"))), side=side))  # type: ignore[call-overload]
         if k >= n:
             k = n - 1
         q = float(f.get("quantity", 0.0))

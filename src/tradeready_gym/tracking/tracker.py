@@ -1,0 +1,1030 @@
+"""`TrainingTracker`: records a training run (one env or one vector env) in the tracking store.
+
+How it works (details and the reasons in ``docs/tracking.md``):
+
+* The env calls `TrainingTracker.on_reset` on every reset (the first one registers the run) and
+  hands over every finished episode (`on_single_episode` / `on_vector_episodes`); `close` completes
+  the run.
+* Nothing is written to the database from the env's thread. A finished episode is appended as one
+  JSON line to the run's journal (``<home>/tracking-journal/<run_id>.jsonl``, one ``write`` call,
+  which survives a killed process) and queued for a background writer thread that commits the
+  queue about once a second in one short transaction per run. A journal left behind by a dead
+  process is replayed into the store by the next process that opens it (or by
+  ``tradeready runs list|show|sync``); episode rows are keyed by ``(run, episode)``, so replays and
+  retries are harmless.
+* Traces (replay data) are kept for the first episode, every ``trace_every``-th, the best and the
+  worst by ROI and the last one; the single env's equity curve and fills are already recorded by the
+  env, so capturing them costs one array copy per episode.
+* The writer refreshes each open run's heartbeat every ``heartbeat_interval_s`` (and with every
+  commit); a running run without a recent heartbeat is shown as "stale".
+* Remote mode (``api_key`` and ``base_url``): every report is also queued in the store's outbox in
+  the same transaction, and a background sender ships it to the platform with retries
+  (`tradeready_gym.tracking.remote`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import copy
+import datetime as dt
+import json
+import logging
+import math
+import os
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tradeready_gym.errors import ConfigError
+
+__all__ = [
+    "JOURNAL_DIR",
+    "TrainingTracker",
+    "attach_tracker",
+    "recover_journals",
+    "redact",
+]
+
+log = logging.getLogger(__name__)
+
+#: Folder of the run journals, next to the store file.
+JOURNAL_DIR = "tracking-journal"
+_SECRET_WORDS = ("api_key", "apikey", "secret", "password", "token")
+_REDACTED = "***"
+_JOURNAL_ROTATE_BYTES = 1 << 20
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def redact(value: Any) -> Any:
+    """A JSON-able copy of ``value`` with secrets (keys named like ``api_key``) replaced by ``"***"``."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = str(k)
+            if any(w in key.lower() for w in _SECRET_WORDS):
+                out[key] = None if v is None else _REDACTED
+            else:
+                out[key] = redact(v)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        x = float(value)
+        return x if math.isfinite(x) else None
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, np.ndarray):
+        return redact(value.tolist())
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _store_spec(store: Any) -> str:
+    if store is None:
+        from tradeready_gym.tracking.store import default_store_path
+
+        return str(default_store_path())
+    if hasattr(store, "url") and hasattr(store, "engine"):
+        return str(store.url)
+    return os.fspath(store)
+
+
+def _journal_dir(spec: str) -> Path:
+    if "://" not in spec:
+        return Path(spec).expanduser().resolve().parent / JOURNAL_DIR
+    if spec.startswith("sqlite:///") and spec != "sqlite:///:memory:":
+        return Path(spec[len("sqlite:///") :]).resolve().parent / JOURNAL_DIR
+    from tradeready_gym.tracking.store import default_home
+
+    return default_home() / JOURNAL_DIR
+
+
+def _episode_payload(run_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The platform body of one episode: the original's keys plus the store's columns."""
+    body: dict[str, Any] = {
+        "episode_number": int(row["episode"]),
+        "roi_pct": _num(row.get("roi_pct")),
+        "sharpe_ratio": _num(row.get("sharpe")),
+        "max_drawdown_pct": _num(row.get("max_drawdown_pct")),
+        "total_trades": None if row.get("trades") is None else int(row["trades"]),
+        "reward_sum": _num(row.get("reward_sum")),
+        "sortino_ratio": _num(row.get("sortino")),
+        "sortino": _num(row.get("sortino")),
+    }
+    for k in ("env_index", "length", "global_step"):
+        if row.get(k) is not None:
+            body[k] = int(row[k])
+    for k in ("data_start", "data_end"):
+        if row.get(k) is not None:
+            body[k] = str(row[k])
+    for k in ("fees", "buy_hold_roi_pct", "final_equity", "wall_time_s"):
+        body[k] = _num(row.get(k))
+    for k in ("terminated", "truncated"):
+        if row.get(k) is not None:
+            body[k] = bool(row[k])
+    extra = {k: (_num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+             for k, v in (row.get("extra") or {}).items()}
+    if extra:
+        body["extra"] = extra
+    return {"method": "POST", "path": f"/api/v1/training/runs/{run_id}/episodes", "body": body}
+
+
+# ---------------------------------------------------------------------------------------- writer
+class _RunState:
+    """What the writer keeps per run: trace bookkeeping and the running summary."""
+
+    def __init__(self, tracker: TrainingTracker) -> None:
+        self.run_id = tracker.run_id
+        self.remote = tracker.remote
+        self.base_url = tracker.base_url
+        self.trace_every = tracker.trace_every
+        self.registered = False
+        self.completed = False
+        self.reasons: dict[int, set[str]] = {}
+        self.best: tuple[float, int] | None = None
+        self.worst: tuple[float, int] | None = None
+        self.last_capture: tuple[int, Any] | None = None
+        self.n = 0
+        self.roi_sum = 0.0
+        self.roi_n = 0
+        self.reward_sum = 0.0
+        self.reward_n = 0
+        self.last_roi: float | None = None
+        self.committed = 0
+        self.total_steps = 0
+
+
+class _Writer:
+    """The background thread committing one store's queued reports (one per store and process)."""
+
+    def __init__(self, spec: str, flush_interval_s: float, heartbeat_interval_s: float) -> None:
+        self.spec = spec
+        self.flush_interval_s = flush_interval_s
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.queue: deque[tuple[Any, ...]] = deque()
+        self.wake = threading.Event()
+        self.runs: dict[str, _RunState] = {}
+        self.store: Any = None
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._last_heartbeat = time.monotonic()
+        self._senders: dict[tuple[str, str], Any] = {}
+
+    def submit(self, op: tuple[Any, ...], *, urgent: bool = False) -> None:
+        self.queue.append(op)
+        self._ensure_thread()
+        if urgent:
+            self.wake.set()
+
+    def _ensure_thread(self) -> None:
+        t = self._thread
+        if t is not None and t.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="tradeready-tracking-writer", daemon=True)
+                self._thread.start()
+
+    def open_store(self) -> Any:
+        if self.store is None:
+            from tradeready_gym.tracking.store import Store
+
+            self.store = Store(self.spec)
+            try:
+                recover_journals(self.store)
+            except Exception:  # never stop training for a leftover journal
+                log.exception("recovering tracking journals failed")
+        return self.store
+
+    def _loop(self) -> None:
+        while True:
+            self.wake.wait(self.flush_interval_s)
+            self.wake.clear()
+            try:
+                self.drain()
+            except Exception as exc:  # keep the thread alive; the journal still holds the episodes
+                self.error = exc
+                log.exception("tracking writer: commit failed; retrying in %.1f s", self.flush_interval_s)
+                time.sleep(self.flush_interval_s)
+
+    def drain(self) -> None:
+        """Commit everything queued (called by the thread, or directly when it cannot run)."""
+        ops: list[tuple[Any, ...]] = []
+        while self.queue:
+            ops.append(self.queue.popleft())
+        flushes = [op[1] for op in ops if op[0] == "flush"]
+        work = [op for op in ops if op[0] != "flush"]
+        if work:
+            try:
+                self._process(work)
+            except BaseException:
+                self.queue.extendleft(reversed(ops))
+                raise
+        now = time.monotonic()
+        if now - self._last_heartbeat >= self.heartbeat_interval_s:
+            live = [r.run_id for r in self.runs.values() if r.registered and not r.completed]
+            if live:
+                self.open_store().heartbeat(live)
+            self._last_heartbeat = now
+        for ev in flushes:
+            ev.set()
+
+    def _process(self, ops: list[tuple[Any, ...]]) -> None:
+        store = self.open_store()
+        # registrations first, then episodes per run (in order), scalars, completions
+        for op in ops:
+            if op[0] == "register":
+                self._register(store, op[1])
+        episodes: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+        for op in ops:
+            if op[0] == "episode":
+                episodes.setdefault(op[1], []).append((op[2], op[3]))
+        for run_id, items in episodes.items():
+            self._episodes(store, run_id, items)
+        for op in ops:
+            if op[0] == "scalars":
+                store.upsert_scalars(op[1], op[2])
+                if op[3] is not None:
+                    store.enqueue(op[1], [op[3]])
+        for op in ops:
+            if op[0] == "complete":
+                self._complete(store, op[1], op[2], op[3], op[4])
+        for op in ops:
+            if op[0] == "done":  # a closed tracker: forget its state
+                self.runs.pop(op[1], None)
+
+    def _register(self, store: Any, t: TrainingTracker) -> None:
+        st = self.runs.get(t.run_id)
+        if st is None:
+            st = self.runs[t.run_id] = _RunState(t)
+        row = t.run_row()
+        store.upsert_run(row)
+        if t.remote:
+            store.enqueue(t.run_id, [{"kind": "run", "dedup_key": f"run:{t.run_id}", "payload": t.register_payload()}])
+            self._sender(store, t)
+        st.registered = True
+
+    def _sender(self, store: Any, t: TrainingTracker) -> None:
+        assert t.base_url is not None and t.api_key is not None
+        key = (t.base_url, t.api_key)
+        sender = self._senders.get(key)
+        if sender is None:
+            from tradeready_gym.tracking.remote import OutboxSender
+
+            sender = self._senders[key] = OutboxSender(store, t.base_url, t.api_key, **t.remote_options)
+            sender.start()
+        sender.poke()
+
+    def _trace(self, st: _RunState, run_id: str, episode: int, capture: Any) -> bytes:
+        meta = {"run_id": run_id, "episode": episode}
+        return capture.encode(meta)
+
+    def _episodes(self, store: Any, run_id: str, items: list[tuple[dict[str, Any], Any]]) -> None:
+        st = self.runs.get(run_id)
+        if st is None:
+            raise RuntimeError(f"episodes of unregistered run {run_id}")
+        changed: dict[int, set[str]] = {}
+        captures: dict[int, Any] = {}
+        rows = []
+        for row, capture in items:
+            ep = int(row["episode"])
+            rows.append(row)
+            st.n += 1
+            st.total_steps = max(st.total_steps, int(row.get("global_step") or 0))
+            roi = _num(row.get("roi_pct"))
+            rs = _num(row.get("reward_sum"))
+            if roi is not None:
+                st.roi_sum += roi
+                st.roi_n += 1
+                st.last_roi = roi
+            if rs is not None:
+                st.reward_sum += rs
+                st.reward_n += 1
+            if capture is None:
+                continue
+            want: set[str] = set()
+            if ep == 1:
+                want.add("first")
+            if st.trace_every and ep % st.trace_every == 0:
+                want.add("every_k")
+            if roi is not None:
+                if st.best is None or roi > st.best[0]:
+                    if st.best is not None:
+                        self._drop_reason(st, st.best[1], "best", changed)
+                    st.best = (roi, ep)
+                    want.add("best")
+                if st.worst is None or roi < st.worst[0]:
+                    if st.worst is not None:
+                        self._drop_reason(st, st.worst[1], "worst", changed)
+                    st.worst = (roi, ep)
+                    want.add("worst")
+            if want:
+                st.reasons.setdefault(ep, set()).update(want)
+                changed[ep] = st.reasons[ep]
+                captures[ep] = capture
+            st.last_capture = (ep, capture)
+        # the newest episode is the "last" one
+        if st.last_capture is not None:
+            ep, capture = st.last_capture
+            for old, rs_ in list(st.reasons.items()):
+                if "last" in rs_ and old != ep:
+                    self._drop_reason(st, old, "last", changed)
+            st.reasons.setdefault(ep, set()).add("last")
+            changed[ep] = st.reasons[ep]
+            captures.setdefault(ep, capture)
+        traces, drops, relabel = [], [], {}
+        for ep, reasons in changed.items():
+            if not reasons:
+                drops.append(ep)
+                st.reasons.pop(ep, None)
+            elif ep in captures:
+                traces.append({"episode": ep, "reasons": ",".join(sorted(reasons)),
+                               "data": self._trace(st, run_id, ep, captures[ep])})
+            else:
+                relabel[ep] = ",".join(sorted(reasons))
+        outbox = []
+        if st.remote:
+            outbox = [{"kind": "episode", "dedup_key": f"episode:{run_id}:{int(r['episode'])}",
+                       "payload": _episode_payload(run_id, r)} for r in rows]
+        store.record_episodes(run_id, rows, traces=traces, drop_traces=drops, relabel_traces=relabel,
+                              total_steps=st.total_steps, outbox=outbox)
+        st.committed = max([st.committed, *[int(r["episode"]) for r in rows]])
+        if st.remote:
+            for (base, _key), sender in self._senders.items():
+                if base == st.base_url:
+                    sender.poke()
+
+    @staticmethod
+    def _drop_reason(st: _RunState, ep: int, reason: str, changed: dict[int, set[str]]) -> None:
+        rs = st.reasons.get(ep)
+        if rs is not None and reason in rs:
+            rs.discard(reason)
+            changed[ep] = rs
+
+    def _complete(self, store: Any, t: TrainingTracker, status: str, summary: dict[str, Any] | None,
+                  done: threading.Event | None) -> None:
+        st = self.runs.get(t.run_id)
+        if st is None or not st.registered:
+            if done is not None:
+                done.set()
+            return
+        agg = {
+            "episodes": st.n,
+            "total_steps": st.total_steps,
+            "mean_roi_pct": st.roi_sum / st.roi_n if st.roi_n else None,
+            "last_roi_pct": st.last_roi,
+            "best_roi_pct": st.best[0] if st.best else None,
+            "best_episode": st.best[1] if st.best else None,
+            "worst_roi_pct": st.worst[0] if st.worst else None,
+            "worst_episode": st.worst[1] if st.worst else None,
+            "mean_reward_sum": st.reward_sum / st.reward_n if st.reward_n else None,
+        }
+        full = {**agg, **(summary or {})}
+        from tradeready_gym.tracking.models import utcnow
+
+        store.update_run(t.run_id, status=status, completed_at=utcnow(), heartbeat_at=utcnow(),
+                         summary=redact(full))
+        if t.remote:
+            store.enqueue(t.run_id, [{"kind": "complete", "dedup_key": f"complete:{t.run_id}",
+                                      "payload": {"method": "POST",
+                                                  "path": f"/api/v1/training/runs/{t.run_id}/complete",
+                                                  "body": {"status": status, "summary": redact(full),
+                                                           "total_steps": st.total_steps}}}])
+            self._sender(store, t)
+        st.completed = True
+        if done is not None:
+            done.set()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything queued so far is committed; False on timeout."""
+        ev = threading.Event()
+        self.submit(("flush", ev), urgent=True)
+        return ev.wait(timeout)
+
+    def senders(self) -> list[Any]:
+        return list(self._senders.values())
+
+
+_WRITERS: dict[tuple[int, str], _Writer] = {}
+_WRITERS_LOCK = threading.Lock()
+_OPEN: dict[str, TrainingTracker] = {}
+_UNCAUGHT: list[BaseException] = []
+
+
+def _writer_for(spec: str, flush_interval_s: float, heartbeat_interval_s: float) -> _Writer:
+    key = (os.getpid(), spec)
+    w = _WRITERS.get(key)
+    if w is None:
+        with _WRITERS_LOCK:
+            w = _WRITERS.get(key)
+            if w is None:
+                w = _WRITERS[key] = _Writer(spec, flush_interval_s, heartbeat_interval_s)
+    return w
+
+
+def _excepthook(tp: Any, value: Any, tb: Any) -> None:
+    _UNCAUGHT.append(value)
+    _PREV_HOOK(tp, value, tb)
+
+
+_PREV_HOOK = sys.excepthook
+_HOOKED = False
+
+
+def _install_exit_handlers() -> None:
+    global _HOOKED, _PREV_HOOK
+    if _HOOKED:
+        return
+    _HOOKED = True
+    _PREV_HOOK = sys.excepthook
+    sys.excepthook = _excepthook
+    atexit.register(_at_exit)
+
+
+def _at_exit() -> None:
+    """Complete the trackers nobody closed: "failed" after an uncaught exception, else "finished"."""
+    status = "failed" if _UNCAUGHT else "finished"
+    for t in list(_OPEN.values()):
+        if t.pid != os.getpid():
+            continue
+        with contextlib.suppress(Exception):
+            summary = {"error": repr(_UNCAUGHT[-1])} if _UNCAUGHT else {"closed_by": "interpreter exit"}
+            t.complete_run(status=status, summary=summary, timeout=10.0)
+    for (pid, _spec), w in list(_WRITERS.items()):
+        if pid != os.getpid():
+            continue
+        for s in w.senders():
+            with contextlib.suppress(Exception):
+                s.stop(timeout=s.exit_timeout_s)
+
+
+# ---------------------------------------------------------------------------------------- captures
+class _SingleCapture:
+    """What a single env's episode trace is made of, captured at the terminal step (cheap)."""
+
+    __slots__ = ("equity", "fills", "market", "start")
+
+    def __init__(self, market: Any, start: int, equity: np.ndarray, fills: list[dict[str, Any]]) -> None:
+        self.market = market
+        self.start = start
+        self.equity = equity
+        self.fills = fills
+
+    def encode(self, meta: dict[str, Any]) -> bytes:
+        from tradeready_gym.timeframes import parse_time
+        from tradeready_gym.tracking.traces import encode_trace, positions_from_fills
+
+        m = self.market
+        n = self.equity.shape[0]
+        bars = np.arange(self.start, self.start + n, dtype=np.int64)
+        bars = np.minimum(bars, m.n_bars - 1)
+        times = np.asarray(m.open_time, dtype=np.int64)[bars] + int(m.interval_ns)
+        closes = np.asarray(m.close)[bars]
+
+        def to_ns(v: Any) -> int:
+            return int(v) if isinstance(v, (int, np.integer)) else int(parse_time(v, param="time"))
+
+        pos = positions_from_fills(times, self.fills, list(m.symbols), to_ns, side="right")
+        return encode_trace(times=times, closes=closes, equity=self.equity, position=pos, fills=self.fills,
+                            symbols=list(m.symbols), meta=meta)
+
+
+# ---------------------------------------------------------------------------------------- tracker
+class TrainingTracker:
+    """Records one training run: registration, every finished episode, traces, completion.
+
+    Envs built by the presets (every registered id, single or vector) get one automatically with
+    ``track_training=True`` (the default); ``track_training=False`` turns it off. It can also be used
+    by hand (``tracker.report_episode(...)``) or attached to any `TradingEnv` / `TradeReadyVectorEnv`
+    with `attach_tracker`.
+
+    Args:
+        api_key: platform API key; with ``base_url`` turns on remote mode (reports are shipped to the
+            platform after being committed locally). Never stored (the config keeps ``"***"``).
+        base_url: the platform's URL, e.g. ``"http://127.0.0.1:8000"``.
+        strategy_label: a label for the run (the original's field).
+        name: run name (default: the strategy label, else the env id).
+        store: a `Store`, a path or a SQLAlchemy URL (default ``$TRADEREADY_HOME/tracking.sqlite``).
+        mode: ``"train"`` (default), ``"eval"``, ``"paper"`` or ``"backtest"``.
+        group_name, seed, algorithm, hyperparams: stored with the run (seed groups, what trained it).
+        env_id: the Gymnasium id (default: read from the env's spec at the first reset).
+        config: extra configuration stored with the run (merged over the env's settings).
+        trace_every: keep the trace of every k-th episode (0: only first, best, worst and last).
+        flush_interval_s: how often the background writer commits (seconds).
+        heartbeat_interval_s: how often an open run's heartbeat is refreshed (seconds).
+        run_id: the run's id (default: a new UUID4).
+        remote_options: options of the outbox sender (`tradeready_gym.tracking.remote.OutboxSender`).
+
+    Raises:
+        ConfigError: for a bad mode, ``trace_every`` or interval, or only one of api_key / base_url.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        strategy_label: str | None = None,
+        *,
+        name: str | None = None,
+        store: Any = None,
+        mode: str = "train",
+        group_name: str | None = None,
+        seed: int | None = None,
+        algorithm: str | None = None,
+        hyperparams: dict[str, Any] | None = None,
+        env_id: str | None = None,
+        config: dict[str, Any] | None = None,
+        trace_every: int = 50,
+        flush_interval_s: float = 1.0,
+        heartbeat_interval_s: float = 30.0,
+        run_id: str | None = None,
+        remote_options: dict[str, Any] | None = None,
+    ) -> None:
+        from tradeready_gym.tracking.models import RUN_MODES
+
+        if mode not in RUN_MODES:
+            raise ConfigError(f"mode={mode!r} is not allowed; allowed: {', '.join(RUN_MODES)}")
+        if isinstance(trace_every, bool) or not isinstance(trace_every, (int, np.integer)) or trace_every < 0:
+            raise ConfigError(f"trace_every={trace_every!r} is not allowed; allowed: an integer >= 0 (0: none)")
+        for pname, v in (("flush_interval_s", flush_interval_s), ("heartbeat_interval_s", heartbeat_interval_s)):
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not (0 < float(v) < 86_400):
+                raise ConfigError(f"{pname}={v!r} is not allowed; allowed: seconds > 0")
+        if bool(api_key) != bool(base_url) and base_url is not None and api_key is not None:
+            raise ConfigError("remote tracking needs both api_key and base_url (or neither)")
+        if run_id is not None:
+            try:
+                run_id = str(uuid.UUID(str(run_id)))
+            except ValueError:
+                raise ConfigError(f"run_id={run_id!r} is not allowed; allowed: a UUID string") from None
+        self.api_key = api_key or None
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.remote = bool(self.api_key and self.base_url)
+        self.strategy_label = strategy_label
+        self.name = name
+        self.mode = mode
+        self.group_name = group_name
+        self.seed = seed
+        self.algorithm = algorithm
+        self.hyperparams = hyperparams
+        self.env_id = env_id
+        self.extra_config = dict(config or {})
+        self.trace_every = int(trace_every)
+        self.flush_interval_s = float(flush_interval_s)
+        self.heartbeat_interval_s = float(heartbeat_interval_s)
+        self.remote_options = dict(remote_options or {})
+        self.store_spec = _store_spec(store)
+        self.run_id = run_id or str(uuid.uuid4())
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        self.pid = os.getpid()
+        self.registered = False
+        self.completed = False
+        self.episodes = 0
+        self.total_steps = 0
+        self._env_config: dict[str, Any] = {}
+        self._env_ref: Any = None
+        self._t_start: np.ndarray = np.zeros(1)
+        self._journal_fd: int | None = None
+        self._journal_lock: Any = None
+        self._journal_path: Path | None = None
+        self._journal_head = b""
+        self._journal_bytes = 0
+        self._writer: _Writer | None = None
+
+    # ------------------------------------------------------------------ copying
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k not in (
+            "pid", "registered", "completed", "episodes", "total_steps")}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.run_id = str(uuid.uuid4())  # a copy of an env is a new run
+        self._init_runtime()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TrainingTracker:
+        new = TrainingTracker.__new__(TrainingTracker)
+        new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return new
+
+    # ------------------------------------------------------------------ registration
+    def _configure_from_env(self, env: Any) -> None:
+        settings = dict(getattr(env, "settings", None) or {})
+        spec = getattr(env, "spec", None)
+        if self.env_id is None and spec is not None:
+            self.env_id = getattr(spec, "id", None)
+        n_envs = int(getattr(env, "num_envs", 1))
+        cfg: dict[str, Any] = {
+            "env_class": type(env).__name__,
+            "num_envs": n_envs,
+            **settings,
+        }
+        try:
+            feed = env.feed
+            m = feed.market
+            cfg.setdefault("symbols", list(m.symbols))
+            cfg.setdefault("timeframe", m.timeframe)
+            cfg["data_range"] = [feed.time_iso(int(feed.start_index)), feed.time_iso(int(feed.end_index))]
+            comps = env.components
+            cfg["components"] = {k: type(v).__name__ for k, v in comps.items() if v is not None}
+            single_obs = getattr(env, "single_observation_space", None) or env.observation_space
+            single_act = getattr(env, "single_action_space", None) or env.action_space
+            cfg["observation_space"] = repr(single_obs)
+            cfg["action_space"] = repr(single_act)
+        except Exception:  # a custom env without these parts: keep what is known
+            log.debug("tracking: env config partly unavailable", exc_info=True)
+        cfg.update(self.extra_config)
+        self._env_config = redact(cfg)
+        if self.strategy_label is None and settings.get("strategy_label"):
+            self.strategy_label = str(settings["strategy_label"])
+        self._t_start = np.full(n_envs, time.perf_counter())
+
+    def run_row(self) -> dict[str, Any]:
+        """The ``runs`` row of this run (registration)."""
+        from tradeready_gym import __version__
+        from tradeready_gym.tracking.models import utcnow
+
+        now = utcnow()
+        return {
+            "id": self.run_id,
+            "name": self.name or self.strategy_label or self.env_id,
+            "strategy_label": self.strategy_label,
+            "group_name": self.group_name,
+            "seed": self.seed,
+            "mode": self.mode,
+            "status": "running",
+            "env_id": self.env_id,
+            "config": self._env_config,
+            "algorithm": self.algorithm,
+            "hyperparams": redact(self.hyperparams) if self.hyperparams is not None else None,
+            "library_version": __version__,
+            "created_at": now,
+            "heartbeat_at": now,
+        }
+
+    def register_payload(self) -> dict[str, Any]:
+        """The platform body of ``POST /api/v1/training/runs`` (the original's fields plus ours)."""
+        from tradeready_gym import __version__
+
+        body = {
+            "run_id": self.run_id,
+            "config": {"strategy_label": self.strategy_label, **self._env_config},
+            "name": self.name or self.strategy_label or self.env_id,
+            "strategy_label": self.strategy_label,
+            "group_name": self.group_name,
+            "seed": self.seed,
+            "mode": self.mode,
+            "env_id": self.env_id,
+            "algorithm": self.algorithm,
+            "hyperparams": redact(self.hyperparams) if self.hyperparams is not None else None,
+            "library_version": __version__,
+        }
+        return {"method": "POST", "path": "/api/v1/training/runs", "body": {k: v for k, v in body.items() if v is not None}}
+
+    def register_run(self, env: Any = None) -> str:
+        """Register the run (done by the first reset); returns the run id. Idempotent."""
+        if self.pid != os.getpid():  # a forked copy of an env is a new run
+            self.run_id = str(uuid.uuid4())
+            self._init_runtime()
+        if self.registered:
+            return self.run_id
+        if env is not None:
+            self._env_ref = env
+            self._configure_from_env(env)
+        elif not self._env_config:
+            self._env_config = redact(dict(self.extra_config))
+        self._writer = _writer_for(self.store_spec, self.flush_interval_s, self.heartbeat_interval_s)
+        self._open_journal()
+        self._writer.submit(("register", self))
+        self.registered = True
+        _install_exit_handlers()
+        _OPEN[self.run_id] = self
+        return self.run_id
+
+    # ------------------------------------------------------------------ journal
+    def _open_journal(self) -> None:
+        from filelock import FileLock
+
+        d = _journal_dir(self.store_spec)
+        d.mkdir(parents=True, exist_ok=True)
+        path = d / f"{self.run_id}.jsonl"
+        lock = FileLock(str(path) + ".lock", timeout=5)
+        lock.acquire()
+        self._journal_lock = lock
+        self._journal_path = path
+        head = {"type": "run", "row": {**self.run_row(), "created_at": _now_iso(), "heartbeat_at": _now_iso()},
+                "remote": self.remote, "base_url": self.base_url,
+                "register": self.register_payload() if self.remote else None}
+        self._journal_head = (json.dumps(head, separators=(",", ":"), default=str) + "\n").encode()
+        self._journal_fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.write(self._journal_fd, self._journal_head)
+        self._journal_bytes = len(self._journal_head)
+
+    def _journal(self, row: dict[str, Any]) -> None:
+        fd = self._journal_fd
+        if fd is None:
+            return
+        st = self._writer.runs.get(self.run_id) if self._writer is not None else None
+        if self._journal_bytes > _JOURNAL_ROTATE_BYTES and st is not None and st.committed >= self.episodes - 1:
+            # every earlier line is committed: start the journal over
+            os.ftruncate(fd, 0)
+            os.write(fd, self._journal_head)
+            self._journal_bytes = len(self._journal_head)
+        line = json.dumps(row, separators=(",", ":"), default=str).encode() + b"\n"
+        os.write(fd, line)
+        self._journal_bytes += len(line)
+
+    def _close_journal(self, delete: bool) -> None:
+        fd, self._journal_fd = self._journal_fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if delete and self._journal_path is not None:
+            with contextlib.suppress(OSError):
+                self._journal_path.unlink()
+        lock, self._journal_lock = self._journal_lock, None
+        if lock is not None:
+            with contextlib.suppress(Exception):
+                lock.release()
+            if delete:
+                with contextlib.suppress(OSError):
+                    Path(str(self._journal_path) + ".lock").unlink()
+
+    # ------------------------------------------------------------------ env hooks
+    def on_reset(self, env: Any, mask: np.ndarray | None = None) -> None:
+        """Called by the env on every reset (the first registers the run)."""
+        if not self.registered or self.pid != os.getpid():
+            self.register_run(env)
+        now = time.perf_counter()
+        if mask is None:
+            self._t_start[:] = now
+        else:
+            self._t_start[mask] = now
+
+    def on_single_episode(self, env: Any, metrics: dict[str, Any], terminated: bool, truncated: bool) -> None:
+        """Called by a single env at the terminal step with ``info["episode_metrics"]``."""
+        if not self.registered or self.completed:
+            return
+        core = env._core
+        feed = core.feed
+        start = int(core.state.start[0])
+        end = int(core.engine.t[0])
+        history = getattr(env, "history", None)
+        capture = None
+        if history is not None:
+            capture = _SingleCapture(feed.market, start, history.equity_curve(), history.fills)
+        self._report(0, metrics, feed.time_iso(start), feed.time_iso(end), terminated, truncated, capture)
+
+    def on_vector_episodes(self, venv: Any, idx: np.ndarray, metrics: dict[str, np.ndarray],
+                           terminated: np.ndarray, truncated: np.ndarray) -> None:
+        """Called by a vector env when envs ``idx`` finish (``metrics`` are `idx`-aligned arrays)."""
+        if not self.registered or self.completed:
+            return
+        core = venv._core
+        feed = core.feed
+        starts = core.state.start
+        clock = core.engine.t
+        for j, i in enumerate(idx.tolist()):
+            row = {k: v[j].item() for k, v in metrics.items()}
+            self._report(i, row, feed.time_iso(int(starts[i])), feed.time_iso(int(clock[i])),
+                         bool(terminated[i]), bool(truncated[i]), None)
+
+    def _report(self, env_index: int, metrics: dict[str, Any], data_start: str, data_end: str,
+                terminated: bool, truncated: bool, capture: Any) -> None:
+        now = time.perf_counter()
+        finished = _now_iso()
+        self.episodes += 1
+        length = int(metrics.get("length", 0))
+        self.total_steps += length
+        t0 = self._t_start[env_index] if env_index < self._t_start.shape[0] else now
+        self._t_start[env_index] = now  # the next episode of this env starts now (autoreset)
+        row = {
+            "episode": self.episodes,
+            "env_index": env_index,
+            "data_start": data_start,
+            "data_end": data_end,
+            "length": length,
+            "reward_sum": _num(metrics.get("reward_sum")),
+            "roi_pct": _num(metrics.get("roi_pct")),
+            "sharpe": _num(metrics.get("sharpe")),
+            "sortino": _num(metrics.get("sortino")),
+            "max_drawdown_pct": _num(metrics.get("max_drawdown_pct")),
+            "trades": None if metrics.get("trades") is None else int(metrics["trades"]),
+            "fees": _num(metrics.get("fees")),
+            "buy_hold_roi_pct": _num(metrics.get("buy_hold_roi_pct")),
+            "final_equity": _num(metrics.get("final_equity")),
+            "terminated": bool(terminated),
+            "truncated": bool(truncated),
+            "wall_time_s": now - float(t0),
+            "global_step": self.total_steps,
+            "finished_at": finished,
+            "extra": {"win_rate": _num(metrics.get("win_rate")), "profit_factor": _num(metrics.get("profit_factor")),
+                      "exposure_pct": _num(metrics.get("exposure_pct"))},
+        }
+        self._journal(row)
+        row["finished_at"] = dt.datetime.fromisoformat(finished.replace("Z", "+00:00"))
+        assert self._writer is not None
+        self._writer.submit(("episode", self.run_id, row, capture))
+
+    # ------------------------------------------------------------------ manual use
+    def report_episode(self, episode_number: int | None = None, metrics: dict[str, Any] | None = None,
+                       **fields: Any) -> int:
+        """Report an episode by hand (the env does this itself); returns its episode number.
+
+        ``metrics`` uses the keys of ``info["episode_metrics"]`` (the original's ``sharpe_ratio``,
+        ``total_trades`` are accepted too).
+        """
+        if not self.registered:
+            self.register_run()
+        m = dict(metrics or {})
+        m.update(fields)
+        if "sharpe_ratio" in m and "sharpe" not in m:
+            m["sharpe"] = m.pop("sharpe_ratio")
+        if "total_trades" in m and "trades" not in m:
+            m["trades"] = m.pop("total_trades")
+        if episode_number is not None:
+            if isinstance(episode_number, bool) or not isinstance(episode_number, (int, np.integer)) or episode_number < 1:
+                raise ConfigError(f"episode_number={episode_number!r} is not allowed; allowed: an integer >= 1")
+            self.episodes = int(episode_number) - 1
+        self._report(int(m.pop("env_index", 0)), m, m.pop("data_start", None), m.pop("data_end", None),
+                     bool(m.pop("terminated", False)), bool(m.pop("truncated", False)), None)
+        return self.episodes
+
+    def log_scalars(self, rows: list[dict[str, Any]]) -> None:
+        """Queue training scalars ``{"key", "step", "value", "wall_time"}`` for the run's ``scalars`` table."""
+        if not rows:
+            return
+        if not self.registered:
+            self.register_run()
+        assert self._writer is not None
+        clean = [{"key": str(r["key"]), "step": int(r["step"]), "value": _num(r.get("value")),
+                  "wall_time": r.get("wall_time")} for r in rows]
+        item = None
+        if self.remote:
+            first = clean[0]
+            item = {"kind": "scalars", "dedup_key": f"scalars:{self.run_id}:{first['key']}:{first['step']}:{len(clean)}",
+                    "payload": {"method": "POST", "path": f"/api/v1/training/runs/{self.run_id}/scalars",
+                                "body": {"scalars": clean}}}
+        self._writer.submit(("scalars", self.run_id, clean, item))
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Commit everything reported so far; False if it did not finish within ``timeout`` seconds."""
+        if self._writer is None:
+            return True
+        return self._writer.flush(timeout)
+
+    def complete_run(self, status: str = "finished", summary: dict[str, Any] | None = None,
+                     timeout: float = 30.0) -> None:
+        """Complete the run (``"finished"`` or ``"failed"``), commit everything and release the journal."""
+        if status not in ("finished", "failed"):
+            raise ConfigError(f"status={status!r} is not allowed; allowed: finished, failed")
+        if not self.registered or self.completed or self.pid != os.getpid():
+            self.completed = self.completed or self.registered
+            return
+        self.completed = True
+        _OPEN.pop(self.run_id, None)
+        assert self._writer is not None
+        done = threading.Event()
+        self._writer.submit(("complete", self, status, summary, done), urgent=True)
+        ok = done.wait(timeout) and self._writer.flush(timeout)
+        self._writer.submit(("done", self.run_id))
+        self._close_journal(delete=ok)
+        if not ok:
+            log.warning("tracking run %s: not every report was committed within %.0f s; the journal keeps them",
+                        self.run_id, timeout)
+        self._env_ref = None
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Complete the run: ``"failed"`` (with the error in the summary) when an exception is passing
+        through (``error`` given, or ``close`` called from an ``except`` / ``finally`` / ``with`` block
+        while an exception propagates), else ``"finished"``."""
+        if error is None:
+            error = sys.exc_info()[1]
+            if isinstance(error, (StopIteration, GeneratorExit)):
+                error = None
+        if error is not None:
+            self.complete_run("failed", {"error": repr(error)[:2000]})
+        else:
+            self.complete_run("finished")
+
+    def fail(self, error: BaseException | str) -> None:
+        """Complete the run as ``"failed"``."""
+        self.complete_run("failed", {"error": (error if isinstance(error, str) else repr(error))[:2000]})
+
+    def __repr__(self) -> str:
+        state = "completed" if self.completed else ("running" if self.registered else "not registered")
+        return f"TrainingTracker(run_id={self.run_id!r}, {state}, episodes={self.episodes}, store={self.store_spec!r})"
+
+
+def attach_tracker(env: Any, tracker: TrainingTracker | None = None, **kwargs: Any) -> TrainingTracker:
+    """Attach a tracker to a `TradingEnv` or `TradeReadyVectorEnv` (what ``track_training=True`` does).
+
+    Without ``tracker`` one is made from ``kwargs`` and from ``env.settings`` (``api_key``,
+    ``base_url``, ``strategy_label``).
+    """
+    if tracker is None:
+        settings = dict(getattr(env, "settings", None) or {})
+        opts: dict[str, Any] = {"api_key": settings.get("api_key"), "base_url": settings.get("base_url"),
+                "strategy_label": settings.get("strategy_label")}
+        opts.update(kwargs)
+        if not (opts.get("api_key") and opts.get("base_url")):
+            opts["api_key"] = opts["base_url"] = None
+        tracker = TrainingTracker(**opts)
+    env._tracking = tracker
+    return tracker
+
+
+# ---------------------------------------------------------------------------------------- recovery
+def recover_journals(store: Any) -> int:
+    """Replay the journals of dead processes into ``store``; returns the number of episodes replayed.
+
+    A journal is replayed only when its lock can be taken (its process is gone); then it is removed.
+    """
+    from filelock import FileLock, Timeout
+
+    d = _journal_dir(str(store.url))
+    if not d.is_dir():
+        return 0
+    total = 0
+    for path in sorted(d.glob("*.jsonl")):
+        lock = FileLock(str(path) + ".lock", timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            continue
+        try:
+            total += _replay(store, path)
+            path.unlink()
+        except Exception:
+            log.exception("tracking journal %s could not be replayed; kept", path)
+            continue
+        finally:
+            lock.release()
+        with contextlib.suppress(OSError):
+            Path(str(path) + ".lock").unlink()
+    return total
+
+
+def _replay(store: Any, path: Path) -> int:
+    head: dict[str, Any] | None = None
+    rows: list[dict[str, Any]] = []
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break  # a line torn by the kill
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            if rec.get("type") == "run":
+                head = rec
+            else:
+                rows.append(rec)
+    if head is None:
+        return 0
+    run = dict(head["row"])
+    run_id = str(run["id"])
+    for k in ("created_at", "heartbeat_at"):
+        if isinstance(run.get(k), str):
+            run[k] = dt.datetime.fromisoformat(run[k].replace("Z", "+00:00"))
+    if store.get_run(run_id) is None:
+        store.upsert_run(run)
+    if head.get("remote") and head.get("register"):
+        store.enqueue(run_id, [{"kind": "run", "dedup_key": f"run:{run_id}", "payload": head["register"]}])
+    for r in rows:
+        if isinstance(r.get("finished_at"), str):
+            r["finished_at"] = dt.datetime.fromisoformat(r["finished_at"].replace("Z", "+00:00"))
+    if rows:
+        steps = max(int(r.get("global_step") or 0) for r in rows)
+        outbox = []
+        if head.get("remote"):
+            outbox = [{"kind": "episode", "dedup_key": f"episode:{run_id}:{int(r['episode'])}",
+                       "payload": _episode_payload(run_id, r)} for r in rows]
+        store.record_episodes(run_id, rows, total_steps=steps, outbox=outbox, heartbeat=False)
+    log.info("tracking: replayed %d episode(s) of run %s from %s", len(rows), run_id, path)
+    return len(rows)
