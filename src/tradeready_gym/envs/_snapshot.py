@@ -30,7 +30,26 @@ from tradeready_gym.envs.trading_env import TradingEnv
 from tradeready_gym.envs.vector_env import TradeReadyVectorEnv
 from tradeready_gym.errors import ConfigError
 
-__all__ = ["MAX_LOG_BYTES", "ReplayableTradingEnv", "ReplayableVectorEnv", "refuse_copy"]
+__all__ = ["INFO_MODES", "LEAN_INFO_KEYS", "MAX_LOG_BYTES", "RUIN_MODES", "ReplayableTradingEnv", "ReplayableVectorEnv", "refuse_copy"]
+
+#: ``ruin`` values: how an episode that ends at the equity floor is reported.
+RUIN_MODES: tuple[str, ...] = ("truncated", "terminated")
+
+#: ``info_mode`` values: ``"full"`` (every documented key) or ``"lean"`` (numbers only).
+INFO_MODES: tuple[str, ...] = ("full", "lean")
+
+#: The keys of a lean info (all numbers; a vector env gives ``(N,)`` arrays), plus ``n_fills``
+#: (fills of the step) instead of the ``filled_orders`` list, and ``episode_metrics`` on the
+#: terminal step when the env reports it.
+LEAN_INFO_KEYS: tuple[str, ...] = (
+    "equity",
+    "available_cash",
+    "position_value",
+    "unrealized_pnl",
+    "realized_pnl",
+    "fees_paid",
+    "step",
+)
 
 #: The largest amount of logged vector-env actions (bytes) kept for replay.
 MAX_LOG_BYTES = 64 * 1024 * 1024
@@ -44,6 +63,31 @@ def _rng_from(state: dict[str, Any]) -> np.random.Generator:
     bit_generator = getattr(np.random, state["bit_generator"])()
     bit_generator.state = copy.deepcopy(state)
     return np.random.Generator(bit_generator)
+
+
+def check_info_mode(info_mode: Any) -> str:
+    if info_mode not in INFO_MODES:
+        raise ConfigError(f"info_mode={info_mode!r} is not allowed; allowed: {', '.join(map(repr, INFO_MODES))}")
+    return str(info_mode)
+
+
+def check_ruin(ruin: Any) -> str:
+    if ruin not in RUIN_MODES:
+        raise ConfigError(f"ruin={ruin!r} is not allowed; allowed: {', '.join(map(repr, RUIN_MODES))}")
+    return str(ruin)
+
+
+def _floor_value(env: Any) -> float:
+    floor = float(getattr(env.stopper, "floor", 0.0) or 0.0)
+    return floor * float(env.portfolio.starting_balance)
+
+
+def _lean(info: dict[str, Any]) -> dict[str, Any]:
+    out = {k: info[k] for k in LEAN_INFO_KEYS}
+    out["n_fills"] = len(info["filled_orders"])
+    if "episode_metrics" in info:
+        out["episode_metrics"] = info["episode_metrics"]
+    return out
 
 
 def _action_copy(action: Any) -> Any:
@@ -106,16 +150,23 @@ class ReplayableTradingEnv(TradingEnv):
             # what reset(seed) does first, so the state recorded below is the one it draws from
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
         before = _rng_state(self.np_random)
-        out = super().reset(seed=None, options=options)
+        obs, info = super().reset(seed=None, options=options)
         self._tr_reset = (before, copy.deepcopy(options))
         self._tr_actions = []
-        return out
+        return obs, (_lean(info) if self.info_mode == "lean" else info)
+
+    info_mode = "full"
+    ruin = "truncated"
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         out = super().step(action)
         actions = self._tr_actions
         if actions is not None:
             actions.append(action if type(action) is int else _action_copy(action))
+        if out[3] and self.ruin == "terminated" and out[4]["equity"] <= _floor_value(self):
+            out = (out[0], out[1], True, False, out[4])  # ruin ends the MDP: terminated, not truncated
+        if self.info_mode == "lean":
+            return out[0], out[1], out[2], out[3], _lean(out[4])
         return out
 
     def _replay_log(self) -> tuple[Any, ...] | None:
@@ -184,8 +235,16 @@ class ReplayableVectorEnv(TradeReadyVectorEnv):
             self._tr_log.append(op)
         return out
 
+    ruin = "truncated"
+
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         out = super().step(actions)
+        if self.ruin == "terminated" and out[3].any():
+            info = out[4]
+            equity = info["final_info"]["equity"] if "final_info" in info else info["equity"]
+            ruined = out[3] & (np.asarray(equity) <= _floor_value(self))
+            if ruined.any():
+                out = (out[0], out[1], out[2] | ruined, out[3] & ~ruined, info)
         log = self._tr_log
         if log is not None:
             a = np.array(actions, copy=True)
@@ -195,6 +254,25 @@ class ReplayableVectorEnv(TradeReadyVectorEnv):
             else:
                 log.append(("step", a))
         return out
+
+    info_mode = "full"
+
+    def _infos(self, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        if self.info_mode != "lean":
+            return super()._infos(extra)
+        # numbers only, straight from the engine's per-account arrays (no per-env dicts, no strings)
+        eng = self.broker
+        steps = self._core.state.steps
+        return {
+            "equity": eng.equity.copy(),
+            "available_cash": eng.cash.copy(),
+            "position_value": eng.position_value.copy(),
+            "unrealized_pnl": eng.unrealized_pnl.copy(),
+            "realized_pnl": eng.realized_pnl.copy(),
+            "fees_paid": eng.fees_paid.copy(),
+            "step": steps.copy(),
+            "n_fills": np.where(steps > 0, eng.step_fill_count, 0).astype(np.int64),
+        }
 
     def _check_copyable(self) -> _Recipe:
         if self._tr_recipe is None:
