@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -12,6 +14,19 @@ from tradeready_gym.errors import ConfigError
 __all__ = ["dashboard", "serve_local"]
 
 log = logging.getLogger(__name__)
+
+
+def _warm(app: Any) -> None:
+    """Compute the run list's aggregates once at start, so the first page load finds them cached."""
+    from sqlalchemy.orm import Session
+
+    from tradeready_platform.dashboard.service import runs_list
+
+    try:
+        with Session(app.state.store.engine) as session:
+            runs_list(session, None)
+    except Exception:  # the page computes them itself then
+        log.warning("could not pre-compute the run list", exc_info=True)
 
 
 def serve_local(
@@ -51,8 +66,8 @@ def serve_local(
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/training"
     typer.echo(f"tradeready dashboard: {url}  (store: {app.state.store.url}; Ctrl+C to stop)")
+    threading.Thread(target=_warm, args=(app,), name="dashboard-warm", daemon=True).start()
     if open_browser:
-        import threading
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
