@@ -42,7 +42,8 @@ def _probe():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"symbol": "btc"}, "symbol"),
+        ({"symbol": "btc usdt"}, "symbol"),
+        ({"symbol": "SYNTH-1"}, "synthetic data is not live"),
         ({"symbols": ["BTCUSDT"], "pairs": ["ETHUSDT"]}, "pairs"),
         ({"pairs": []}, "pairs"),
         ({"symbols": ["BTCUSDT", "BTCUSDT"]}, "more than once"),

@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +42,7 @@ from tradeready_gym.errors import ConfigError, DataError
 from tradeready_gym.live.feed import DEFAULT_REST_URL, DEFAULT_WS_URL, Bar, FeedConfig, LiveFeed
 from tradeready_gym.live.store import PaperStore
 from tradeready_gym.timeframes import timeframe_ns
+from tradeready_gym.validation import SYNTHETIC_PREFIX, check_symbols
 
 __all__ = ["CANDLE_FIELDS", "LiveTradingEnv", "make_live_env"]
 
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 #: Values stored per candle and symbol, in this order.
 CANDLE_FIELDS = ("open", "high", "low", "close", "volume", "quote_volume", "trades",
                  "taker_buy_base_volume", "taker_buy_quote_volume")
-_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 _ACTION_TYPES = ("discrete", "continuous", "portfolio", "target_exposure")
 
 
@@ -62,19 +61,10 @@ def _symbols(symbol: Any, symbols: Any, pairs: Any) -> tuple[str, ...]:
     param = "symbols" if symbols is not None else "pairs"
     if value is None:
         value, param = symbol, "symbol"
-    if isinstance(value, str):
-        value = [value]
-    try:
-        out = tuple(value)
-    except TypeError:
-        raise ConfigError(f"{param}={value!r} must be a symbol or a list of symbols such as ['BTCUSDT']") from None
-    if not out:
-        raise ConfigError(f"{param}=[] must hold at least one symbol, e.g. ['BTCUSDT']")
+    out = check_symbols(value, param)  # the library's one symbol rule
     for s in out:
-        if not isinstance(s, str) or not _SYMBOL_RE.match(s):
-            raise ConfigError(f"{param} holds {s!r}; allowed: Binance spot symbols in upper case such as 'BTCUSDT'")
-    if len(set(out)) != len(out):
-        raise ConfigError(f"{param}={list(out)!r} lists a symbol more than once")
+        if s.startswith(SYNTHETIC_PREFIX):
+            raise ConfigError(f"{param} holds {s!r}; allowed: a Binance spot pair (synthetic data is not live)")
     return out
 
 
