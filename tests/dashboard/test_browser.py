@@ -248,3 +248,15 @@ def test_live_episode_appears_within_one_refresh_and_polling_pauses_when_hidden(
         store.close()
     assert waited < REFRESH_S + 1.5
     screenshot(page, "run-live-1280x800")
+
+
+def test_empty_run_and_single_run_compare_render_without_errors(ctx, local_url, seeded):
+    context, _w = ctx
+    rid = seeded["ids"]["empty"]
+    page = open_page(context, f"{local_url}/training/runs/{rid}")
+    assert page.locator('[data-card="Episodes"]').inner_text() == "0"
+    assert page.evaluate("TR.charts.roi_pct.data[0].length") == 0
+    assert "No episodes" in page.locator("#ep-table tbody").inner_text()
+    page.close()
+    page = open_page(context, f"{local_url}/training/compare?ids={rid}")
+    assert page.locator("#compare-table tbody tr").count() == 1

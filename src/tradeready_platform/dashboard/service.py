@@ -966,6 +966,7 @@ def episode_replay(
                 fl["time"] = float(ts_c[min(k, len(ts_c) - 1)])
     return {
         "run_id": run_id,
+        "run_name": run.name,
         "episode": episode,
         "symbol": symbol,
         "symbols": symbols,

@@ -93,6 +93,8 @@
   }
 
   function render(d) {
+    back.textContent = d.run_name || runId.slice(0, 8);
+    document.title = (d.run_name || runId.slice(0, 8)) + " · episode " + episode + " · tradeready";
     document.getElementById("replay-meta").textContent =
       d.symbol + " · " + d.bars + " bars" + (d.merged ? " (merged into " + d.time.length + " candles)" : "") + " · " + d.fills.length + " fills" +
       " · kept as: " + (d.reasons || "—") + " · candles from " + (d.ohlc_source === "cache" ? "the candle cache" : "decision closes (open = previous close)");
