@@ -14,7 +14,7 @@ from tradeready_platform.services.training import TrainingService
 __all__ = ["AccountId", "Accounts", "Backtests", "Caller", "Training", "caller"]
 
 
-def caller(request: Request) -> tuple[int, int]:
+async def caller(request: Request) -> tuple[int, int]:
     """``(account_id, key_id)`` resolved by the auth middleware (401 if there is none)."""
     ident = request.scope.get("state", {}).get("identity")
     if ident is None:
@@ -22,19 +22,19 @@ def caller(request: Request) -> tuple[int, int]:
     return ident  # type: ignore[no-any-return]
 
 
-def account_id(ident: Annotated[tuple[int, int], Depends(caller)]) -> int:
+async def account_id(ident: Annotated[tuple[int, int], Depends(caller)]) -> int:
     return ident[0]
 
 
-def _backtests(request: Request) -> BacktestService:
+async def _backtests(request: Request) -> BacktestService:
     return request.app.state.backtests  # type: ignore[no-any-return]
 
 
-def _training(request: Request) -> TrainingService:
+async def _training(request: Request) -> TrainingService:
     return request.app.state.training  # type: ignore[no-any-return]
 
 
-def _accounts(request: Request) -> AccountService:
+async def _accounts(request: Request) -> AccountService:
     return request.app.state.accounts  # type: ignore[no-any-return]
 
 

@@ -6,10 +6,11 @@ step -> candles of each pair; after the final step, results.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from tradeready_platform.deps import AccountId, Backtests, Caller
 from tradeready_platform.routers.common import errors
@@ -30,6 +31,7 @@ from tradeready_platform.schemas import (
     StepPublic,
     TradesPublic,
 )
+from tradeready_platform.services.backtests import interval_label
 
 __all__ = ["router"]
 
@@ -63,22 +65,35 @@ def start(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONR
     return JSONResponse(backtests.start(account_id, session_id))
 
 
+# The hot routes run in the event loop when the session is in memory (no thread hop, no database);
+# otherwise, and to store a completed session's results, they go through the thread pool.
+
+
 @router.post("/{session_id}/step", response_model=StepPublic, responses=errors(404, 409))
-def step(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+async def step(session_id: str, account_id: AccountId, backtests: Backtests) -> JSONResponse:
     """Advance one bar: queued orders fill, the portfolio is marked at the new close."""
-    return JSONResponse(backtests.step(account_id, session_id))
+    sess = backtests.peek(account_id, session_id)
+    if sess is None:
+        return JSONResponse(await run_in_threadpool(backtests.step, account_id, session_id))
+    out, finish = backtests.step_in_memory(sess)
+    if finish is not None:
+        await run_in_threadpool(finish)
+    return JSONResponse(out)
 
 
 @router.post("/{session_id}/step/batch", response_model=StepPublic, responses=errors(404, 409))
-def step_batch(session_id: str, body: BatchStep, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+async def step_batch(session_id: str, body: BatchStep, account_id: AccountId, backtests: Backtests) -> JSONResponse:
     """Advance up to ``steps`` bars in one call (stops at the end); fills of all of them are listed."""
-    return JSONResponse(backtests.step_batch(account_id, session_id, body.steps))
+    return JSONResponse(await run_in_threadpool(backtests.step_batch, account_id, session_id, body.steps))
 
 
 @router.post("/{session_id}/trade/order", response_model=OrderPublic, responses=errors(400, 404, 409))
-def order(session_id: str, body: OrderCreate, account_id: AccountId, backtests: Backtests) -> JSONResponse:
+async def order(session_id: str, body: OrderCreate, account_id: AccountId, backtests: Backtests) -> JSONResponse:
     """Place an order (200). Market orders fill at the next step; a sell of an unheld symbol is 400."""
-    return JSONResponse(backtests.place_order(account_id, session_id, body.model_dump()))
+    sess = backtests.peek(account_id, session_id)
+    if sess is None:
+        return JSONResponse(await run_in_threadpool(backtests.place_order, account_id, session_id, body.model_dump()))
+    return JSONResponse(backtests.order_in_memory(sess, body.model_dump()))
 
 
 @router.get("/{session_id}/trade/orders", response_model=OrdersPublic, responses=errors(404))
@@ -118,7 +133,7 @@ def status(session_id: str, account_id: AccountId, backtests: Backtests) -> JSON
 
 
 @router.get("/{session_id}/market/candles/{symbol}", response_model=CandlesPublic, responses=errors(400, 404))
-def candles(
+async def candles(
     session_id: str,
     symbol: str,
     account_id: AccountId,
@@ -127,7 +142,20 @@ def candles(
     limit: Limit = 100,
 ) -> JSONResponse:
     """Candles closed by the session's virtual time, oldest first (also after the final step)."""
-    return JSONResponse(backtests.candles(account_id, session_id, symbol, interval, limit))
+    fast = await _fast_candles(session_id, symbol, account_id, backtests, interval, limit)
+    if fast is not None:
+        return fast
+    return JSONResponse(await run_in_threadpool(backtests.candles, account_id, session_id, symbol, interval, limit))
+
+
+async def _fast_candles(
+    session_id: str, symbol: str, account_id: int, backtests: Any, interval: str, limit: int
+) -> JSONResponse | None:
+    sess = backtests.peek(account_id, session_id)
+    if sess is None:
+        return None
+    out = backtests.candles_in_memory(sess, symbol, interval_label(interval), limit)
+    return None if out is None else JSONResponse(out)
 
 
 @router.get("/{session_id}/market/prices", response_model=PricesPublic, responses=errors(404))

@@ -446,7 +446,11 @@ class BacktestService:
     # ------------------------------------------------------------------ orders
     def place_order(self, account_id: int, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Queue a market order (filled by the next step) or place a pending engine order."""
-        sess = self._get(account_id, session_id)
+        return self.order_in_memory(self._get(account_id, session_id), body)
+
+    def order_in_memory(self, sess: Session, body: dict[str, Any]) -> dict[str, Any]:
+        """`place_order` on a session already looked up (no database access)."""
+        session_id = sess.id
         with sess.lock:
             if sess.status != "running":
                 raise ApiError(
@@ -616,36 +620,74 @@ class BacktestService:
                 f"session {sess.id} is {sess.status}; allowed: step a running session",
             )
 
+    def peek(self, account_id: int, session_id: str) -> Session | None:
+        """The caller's in-memory session, or None (no database access; for the routers' fast path)."""
+        s = self._sessions.get(session_id)
+        if s is None or s.account_id != account_id:
+            return None
+        s.last_used = time.monotonic()
+        return s
+
     def step(self, account_id: int, session_id: str) -> dict[str, Any]:
         """Advance one bar; the response of PLATFORM-API §2.2 with the fixes of §3."""
-        sess = self._get(account_id, session_id)
+        out, finish = self.step_in_memory(self._get(account_id, session_id))
+        if finish is not None:
+            finish()
+        return out
+
+    def step_in_memory(self, sess: Session, steps: int | None = None) -> tuple[dict[str, Any], Any]:
+        """Step ``sess`` once (``steps=None``) or up to ``steps`` bars, touching no database.
+
+        Returns ``(response, finish)``: ``finish`` is None, or a callable that stores the results of a
+        session this call completed (run it before answering).
+        """
         with sess.lock:
             self._check_running(sess)
-            self._step_once(sess)
+            if steps is None:
+                self._step_once(sess)
+            else:
+                done = self._step_many(sess, steps)
             fills = sess.fills_since_step
             sess.fills_since_step = []
             out = sess.step_response(fills)
+            if steps is not None:
+                out["steps_executed"] = done
             if sess.status == "completed":
-                self._finish(sess, "completed")
-            return out
+                sess.results = self._results(sess, "completed")
+                return out, lambda: self._store(sess, "completed")
+            return out, None
+
+    def _step_many(self, sess: Session, steps: int) -> int:
+        """Up to ``steps`` steps: the first with the queued orders, the rest in a tight loop."""
+        if steps <= 0:
+            return 0
+        self._step_once(sess)
+        eng = sess.engine
+        t = eng.t
+        n = min(steps - 1, sess.end_index - int(t[0]))
+        if n <= 0:
+            return 1
+        step, equity, fills = eng.step, eng.equity, eng.step_fill_count
+        values = sess.eq_values
+        t0 = int(t[0])
+        for _ in range(n):
+            step(None)
+            values.append(float(equity[0]))
+            if fills[0]:  # a pending limit / stop order filled
+                sess.step = int(t[0]) - sess.start_index
+                self._record_fills(sess)
+        sess.eq_bars.extend(range(t0 + 1, t0 + n + 1))
+        sess.step = int(t[0]) - sess.start_index
+        if int(t[0]) >= sess.end_index:
+            sess.status = "completed"
+        return n + 1
 
     def step_batch(self, account_id: int, session_id: str, steps: int) -> dict[str, Any]:
         """Advance up to ``steps`` bars (stopping at the end); queued orders fill on the first one."""
-        sess = self._get(account_id, session_id)
-        with sess.lock:
-            self._check_running(sess)
-            done = 0
-            step_once = self._step_once
-            while done < steps and sess.status == "running":
-                step_once(sess)
-                done += 1
-            fills = sess.fills_since_step
-            sess.fills_since_step = []
-            out = sess.step_response(fills)
-            out["steps_executed"] = done
-            if sess.status == "completed":
-                self._finish(sess, "completed")
-            return out
+        out, finish = self.step_in_memory(self._get(account_id, session_id), steps)
+        if finish is not None:
+            finish()
+        return out
 
     def cancel(self, account_id: int, session_id: str) -> dict[str, Any]:
         sess = self._get(account_id, session_id)
@@ -664,6 +706,10 @@ class BacktestService:
     def _finish(self, sess: Session, status: str) -> None:
         """Compute the results and write them (caller holds ``sess.lock``)."""
         sess.results = self._results(sess, status)
+        self._store(sess, status)
+
+    def _store(self, sess: Session, status: str) -> None:
+        """Write the session's row: status, progress and results."""
         with self.db.session() as db:
             row = db.get(BacktestSession, sess.id)
             if row is not None:
@@ -855,6 +901,9 @@ class BacktestService:
         """Up to ``limit`` candles of ``symbol`` closed by the session's virtual time, oldest first."""
         label = interval_label(interval)
         sess = self._get_or_none(account_id, session_id)
+        fast = None if sess is None else self.candles_in_memory(sess, symbol, label, limit)
+        if fast is not None:
+            return fast
         if sess is not None:
             with sess.lock:
                 if symbol not in sess.symbols:
@@ -875,6 +924,14 @@ class BacktestService:
                 )
             clock_ns = parse_time(row.final_time or row.config["first_decision_time"])
         return self.candles_until(symbol, label, clock_ns, limit)
+
+    def candles_in_memory(self, sess: Session, symbol: str, label: str, limit: int) -> dict[str, Any] | None:
+        """Candles at the session's own interval from its memory; None when another path is needed."""
+        if label != sess.config["timeframe"] or symbol not in sess.symbols:
+            return None
+        with sess.lock:
+            t = int(sess.engine.t[0])
+            return candles_payload(sess.market, sess.symbols.index(symbol), max(t + 1 - limit, 0), t + 1, symbol, label)
 
     def candles_until(self, symbol: str, label: str, clock_ns: int, limit: int) -> dict[str, Any]:
         """Up to ``limit`` cached candles of ``symbol`` at ``label`` that closed by ``clock_ns``."""
