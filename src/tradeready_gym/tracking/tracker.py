@@ -152,6 +152,16 @@ def _episode_payload(run_id: str, row: dict[str, Any]) -> dict[str, Any]:
     return {"method": "POST", "path": f"/api/v1/training/runs/{run_id}/episodes", "body": body}
 
 
+def _trace_payload(run_id: str, trace: dict[str, Any]) -> dict[str, Any]:
+    """The outbox item shipping one stored trace (``PUT .../traces/{episode}``, base64 bytes)."""
+    import base64
+
+    ep = int(trace["episode"])
+    return {"kind": "trace", "dedup_key": f"trace:{run_id}:{ep}:{trace['reasons']}",
+            "payload": {"method": "PUT", "path": f"/api/v1/training/runs/{run_id}/traces/{ep}",
+                        "body": {"data_b64": base64.b64encode(trace["data"]).decode(), "reasons": trace["reasons"]}}}
+
+
 # ---------------------------------------------------------------------------------------- writer
 class _RunState:
     """What the writer keeps per run: trace bookkeeping and the running summary."""
@@ -370,6 +380,7 @@ class _Writer:
         if st.remote:
             outbox = [{"kind": "episode", "dedup_key": f"episode:{run_id}:{int(r['episode'])}",
                        "payload": _episode_payload(run_id, r)} for r in rows]
+            outbox += [_trace_payload(run_id, t) for t in traces]
         store.record_episodes(run_id, rows, traces=traces, drop_traces=drops, relabel_traces=relabel,
                               total_steps=st.total_steps, outbox=outbox)
         st.committed = max([st.committed, *[int(r["episode"]) for r in rows]])
@@ -886,10 +897,9 @@ class TrainingTracker:
                   "wall_time": r.get("wall_time")} for r in rows]
         item = None
         if self.remote:
-            first = clean[0]
-            item = {"kind": "scalars", "dedup_key": f"scalars:{self.run_id}:{first['key']}:{first['step']}:{len(clean)}",
+            item = {"kind": "scalars", "dedup_key": f"scalars:{uuid.uuid4()}",
                     "payload": {"method": "POST", "path": f"/api/v1/training/runs/{self.run_id}/scalars",
-                                "body": {"scalars": clean}}}
+                                "body": clean}}
         self._writer.submit(("scalars", self.run_id, clean, item))
 
     def flush(self, timeout: float = 30.0) -> bool:

@@ -1,0 +1,223 @@
+"""TrainingTracker embedded in the envs: runs, episodes, config, traces, status, heartbeat."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from tradeready_gym.envs.presets import make_historical_env, make_historical_vector_env
+from tradeready_gym.errors import ConfigError
+from tradeready_gym.tracking import Store, TrainingTracker
+from tradeready_gym.tracking.tracker import attach_tracker, redact
+
+
+def _play(env, episodes: int, seed: int = 0) -> list[dict]:
+    """Random actions until ``episodes`` episodes finished; returns each terminal info's episode_metrics."""
+    rng = np.random.default_rng(seed)
+    out = []
+    env.reset(seed=seed)
+    rsum = 0.0
+    while len(out) < episodes:
+        _, r, te, tr, info = env.step(int(rng.integers(3)))
+        rsum += r
+        if te or tr:
+            m = info["episode_metrics"]
+            assert m["reward_sum"] == pytest.approx(rsum, rel=1e-9, abs=1e-6)
+            out.append(m)
+            rsum = 0.0
+            env.reset()
+    return out
+
+
+def test_env_records_a_run_with_every_episode(home: Path, small_market) -> None:
+    env = make_historical_env(data=small_market, episode_length=30, random_start=True, strategy_label="sma",
+                              api_key="ak_live_secret")
+    metrics = _play(env, 7)
+    tracker = env._tracking
+    env.close()
+    store = Store(home / "tracking.sqlite")
+    runs = store.list_runs()
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["id"] == tracker.run_id
+    assert run["status"] == "finished" and run["completed_at"] is not None
+    assert run["strategy_label"] == "sma" and run["episodes_completed"] == 7 and run["total_steps"] == 7 * 30
+    assert run["config"]["api_key"] == "***"
+    assert "ak_live_secret" not in str(run)
+    assert run["config"]["episode_length"] == 30 and run["config"]["symbols"] == ["BTCUSDT"]
+    assert run["library_version"]
+    eps = store.episodes(run["id"])
+    assert [e["episode"] for e in eps] == list(range(1, 8))
+    for e, m in zip(eps, metrics, strict=True):
+        assert e["roi_pct"] == pytest.approx(m["roi_pct"])
+        assert e["reward_sum"] == pytest.approx(m["reward_sum"])
+        assert e["trades"] == m["trades"] and e["length"] == 30
+        assert e["final_equity"] == pytest.approx(m["final_equity"])
+        assert e["extra"]["win_rate"] == (None if np.isnan(m["win_rate"]) else pytest.approx(m["win_rate"]))
+        assert e["truncated"] and not e["terminated"]
+        assert e["data_start"] < e["data_end"]
+    assert eps[-1]["global_step"] == 7 * 30
+    # traces: first, best, worst (by ROI) and last
+    rois = [m["roi_pct"] for m in metrics]
+    traced = {t["episode"]: set(t["reasons"].split(",")) for t in store.traces(run["id"])}
+    assert "first" in traced[1] and "last" in traced[7]
+    assert "best" in traced[int(np.argmax(rois)) + 1] and "worst" in traced[int(np.argmin(rois)) + 1]
+    assert set().union(*traced.values()) == {"first", "last", "best", "worst"}
+    tr = store.trace(run["id"], 7)
+    assert tr is not None
+    assert tr["equity"].shape == (31,) and tr["equity"][-1] == pytest.approx(metrics[-1]["final_equity"])
+    assert tr["closes"].shape == (31, 1) and np.all(np.diff(tr["times"]) == 3_600_000_000_000)
+    held = tr["position"][-1, 0]
+    fills = tr["fills"]
+    assert held == pytest.approx(sum(f["quantity"] * (1 if f["side"] == "buy" else -1) for f in fills), abs=1e-9)
+    # the journal of a closed run is gone
+    assert list((home / "tracking-journal").glob("*.jsonl")) == []
+
+
+def test_every_kth_trace_and_trace_every_zero(home: Path, small_market) -> None:
+    env = make_historical_env(data=small_market, episode_length=10, track_training=False)
+    attach_tracker(env, TrainingTracker(trace_every=3))
+    _play(env, 9)
+    env.close()
+    store = Store(home / "tracking.sqlite")
+    rid = store.list_runs()[0]["id"]
+    every = [t["episode"] for t in store.traces(rid) if "every_k" in t["reasons"]]
+    assert every == [3, 6, 9]
+
+
+def test_track_training_false_records_nothing(home: Path, small_market) -> None:
+    env = make_historical_env(data=small_market, episode_length=10, track_training=False)
+    assert env._tracking is None
+    _play(env, 2)
+    env.close()
+    assert not (home / "tracking.sqlite").exists()
+
+
+def test_registered_id_tracks_by_default(home: Path, small_market) -> None:
+    env = gym.make("TradeReady-BTC-v0", data=small_market, episode_length=10)
+    _play(env, 2)
+    env.close()
+    run = Store(home / "tracking.sqlite").list_runs()[0]
+    assert run["env_id"] == "TradeReady-BTC-v0" and run["episodes_completed"] == 2
+
+
+def test_vector_env_is_one_run(home: Path, small_market) -> None:
+    venv = make_historical_vector_env(3, data=small_market, episode_length=12, autoreset_mode="next_step")
+    venv.reset(seed=0)
+    rng = np.random.default_rng(1)
+    finished = []
+    for _ in range(40):
+        _, _, te, tr, info = venv.step(rng.integers(3, size=3))
+        if "episode_metrics" in info:
+            mask = info["_episode_metrics"]
+            assert np.array_equal(mask, te | tr)
+            finished += [(int(i), float(info["episode_metrics"]["roi_pct"][i])) for i in np.flatnonzero(mask)]
+            assert np.isnan(info["episode_metrics"]["roi_pct"][~mask]).all()
+    venv.close()
+    store = Store(home / "tracking.sqlite")
+    runs = store.list_runs()
+    assert len(runs) == 1 and runs[0]["config"]["num_envs"] == 3 and runs[0]["status"] == "finished"
+    eps = store.episodes(runs[0]["id"])
+    assert len(eps) == len(finished) == 9
+    assert sorted((e["env_index"], round(e["roi_pct"], 9)) for e in eps) == sorted(
+        (i, round(r, 9)) for i, r in finished)
+
+
+def test_same_step_final_info_carries_metrics(home: Path, small_market) -> None:
+    venv = make_historical_vector_env(2, data=small_market, episode_length=5, autoreset_mode="same_step",
+                                      track_training=False)
+    venv.reset(seed=0)
+    for _ in range(5):
+        _, _, te, tr, info = venv.step(np.array([1, 0]))
+    assert (te | tr).all()
+    em = info["final_info"]["episode_metrics"]
+    assert info["final_info"]["_episode_metrics"].all()
+    assert em["length"].tolist() == [5, 5] and em["trades"][1] == 0 and em["trades"][0] >= 1
+    assert em["final_equity"][1] == pytest.approx(10_000.0)
+    assert "episode_metrics" not in info  # the new episodes' info
+
+
+def test_close_inside_an_exception_marks_failed(home: Path, small_market) -> None:
+    env = make_historical_env(data=small_market, episode_length=10)
+    with pytest.raises(RuntimeError):
+        try:
+            _play(env, 1)
+            raise RuntimeError("boom")
+        finally:
+            env.close()
+    run = Store(home / "tracking.sqlite").list_runs()[0]
+    assert run["status"] == "failed" and "boom" in run["summary"]["error"]
+    assert run["episodes_completed"] == 1
+
+
+def test_stale_status_from_heartbeat(home: Path, small_market) -> None:
+    env = make_historical_env(data=small_market, episode_length=10)
+    _play(env, 1)
+    tracker = env._tracking
+    assert tracker.flush()
+    store = Store(home / "tracking.sqlite")
+    assert store.get_run(tracker.run_id)["status"] == "running"
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    store.update_run(tracker.run_id, heartbeat_at=old)
+    assert store.get_run(tracker.run_id)["status"] == "stale"
+    assert store.get_run(tracker.run_id)["stored_status"] == "running"
+    _play(env, 1)  # a new commit refreshes the heartbeat
+    assert tracker.flush()
+    assert store.get_run(tracker.run_id)["status"] == "running"
+    env.close()
+    assert store.get_run(tracker.run_id)["status"] == "finished"
+
+
+def test_manual_reports_are_idempotent(home: Path) -> None:
+    t = TrainingTracker(strategy_label="manual", config={"token": "x", "lr": 0.1})
+    t.report_episode(1, {"roi_pct": 1.0, "sharpe_ratio": 0.5, "total_trades": 3})
+    t.report_episode(1, {"roi_pct": 2.0})
+    t.report_episode(2, {"roi_pct": 3.0})
+    t.log_scalars([{"key": "train/loss", "step": 10, "value": 0.25}])
+    t.close()
+    store = Store(home / "tracking.sqlite")
+    eps = store.episodes(t.run_id)
+    assert [(e["episode"], e["roi_pct"]) for e in eps] == [(1, 2.0), (2, 3.0)]
+    run = store.get_run(t.run_id)
+    assert run["episodes_completed"] == 2 and run["config"] == {"token": "***", "lr": 0.1}
+    assert store.scalars(t.run_id)[0]["value"] == 0.25
+
+
+def test_bad_settings_name_the_parameter() -> None:
+    with pytest.raises(ConfigError, match="mode"):
+        TrainingTracker(mode="live")
+    with pytest.raises(ConfigError, match="trace_every"):
+        TrainingTracker(trace_every=-1)
+    with pytest.raises(ConfigError, match="run_id"):
+        TrainingTracker(run_id="nope")
+    with pytest.raises(ConfigError, match="status"):
+        TrainingTracker().complete_run("done")
+
+
+def test_redact_nested() -> None:
+    out = redact({"api_key": "k", "nested": {"secret_token": "s", "x": [1, float("nan")]}, "p": Path("/a")})
+    assert out == {"api_key": "***", "nested": {"secret_token": "***", "x": [1, None]}, "p": "/a"}
+
+
+def test_copied_env_is_a_new_run(home: Path, small_market) -> None:
+    import copy
+
+    env = make_historical_env(data=small_market, episode_length=10)
+    env.reset(seed=0)
+    twin = copy.deepcopy(env._tracking)
+    assert twin.run_id != env._tracking.run_id and not twin.registered
+    env.close()
+
+
+def test_import_does_not_load_sqlalchemy() -> None:
+    import subprocess
+
+    code = ("import sys, tradeready_gym, tradeready_gym.tracking; "
+            "from tradeready_gym.envs import presets; "
+            "assert 'sqlalchemy' not in sys.modules and 'alembic' not in sys.modules, 'loaded'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
