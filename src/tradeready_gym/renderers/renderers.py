@@ -96,22 +96,41 @@ class ChartRenderer(Renderer):
         if width < 64 or height < 64:
             raise ConfigError(f"width={width!r}, height={height!r} are too small; allowed: >= 64 pixels")
         self.width, self.height, self.dpi = int(width), int(height), int(dpi)
+        self._key: tuple[int, int] | None = None
+        self._seen = 0
+        self._cache: dict[str, list[int]] = {"buy": [], "sell": []}
 
     def render(self, env: Any, mode: str) -> np.ndarray:
         from tradeready_gym.renderers.raster import draw_chart
 
-        bars, _, equity, fills = _episode(env)
+        hist = env.history
+        bars = hist.bars()
         close = env.feed.close[bars, 0]
-        open_ns = env.feed.market.open_time[bars]
-        sym = env.feed.symbols[0]
-        marks: dict[str, list[int]] = {"buy": [], "sell": []}
-        for f in fills:
-            if f["symbol"] == sym and f["side"] in marks:
-                t = np.datetime64(str(f["time"]).rstrip("Z"), "ns").astype(np.int64)
-                marks[f["side"]].append(int(np.searchsorted(open_ns, t)))
+        marks = self._marks(env, hist.fills, int(bars[0]))
         return draw_chart(
-            self.width, self.height, close, equity, _buy_and_hold(env, bars), marks["buy"], marks["sell"]
+            self.width, self.height, close, hist.equity_curve(), _buy_and_hold(env, bars), marks["buy"], marks["sell"]
         )
+
+    def _marks(self, env: Any, fills: list[dict[str, Any]], first_bar: int) -> dict[str, list[int]]:
+        """Positions of the buy / sell fills of the first symbol, converted once per fill."""
+        key = (id(fills), first_bar)
+        if self._key != key:
+            self._key, self._seen, self._cache = key, 0, {"buy": [], "sell": []}
+        new = fills[self._seen :]
+        if new:
+            sym = env.feed.symbols[0]
+            picked = [f for f in new if f["symbol"] == sym and f["side"] in self._cache]
+            if picked:
+                times = np.array([str(f["time"]).rstrip("Z") for f in picked], dtype="datetime64[ns]").astype(np.int64)
+                # a fill at the open of bar b shows at the decision bar b (the step's new clock)
+                pos = np.searchsorted(env.feed.market.open_time, times) - first_bar
+                for f, k in zip(picked, pos.tolist(), strict=True):
+                    self._cache[f["side"]].append(int(k))
+            self._seen = len(fills)
+        return self._cache
+
+    def reset(self) -> None:
+        self._key = None
 
 
 def _episode(env: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
