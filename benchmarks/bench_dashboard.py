@@ -7,7 +7,8 @@ Two stores are written through `tradeready_gym.tracking.store.Store`:
   in < 1 s.
 
 "Ready" is the page's own ``tr-ready`` performance mark (all data fetched and every chart and table
-drawn), read as milliseconds since navigation start. Each page is loaded ``--repeat`` times in fresh
+drawn), read as milliseconds since navigation start; ``last_api_response_ms`` is when the last API
+answer arrived (the rest is the page's own drawing). Each page is loaded ``--repeat`` times in fresh
 browser contexts; the first load is reported apart (cold server caches). Also reported: the API times
 of the requests behind each page, and the largest chart series (must be <= 2,000 points).
 
@@ -104,7 +105,7 @@ class Server:
 
 
 def measure(browser: Any, url: str, repeat: int) -> dict[str, Any]:
-    times, points, external, errors = [], 0, [], []
+    times, api, points, external, errors = [], [], 0, [], []
     for _ in range(repeat + 1):
         ctx = browser.new_context(viewport={"width": 1280, "height": 800})
 
@@ -121,12 +122,16 @@ def measure(browser: Any, url: str, repeat: int) -> dict[str, Any]:
         page.goto(url)
         page.wait_for_selector("body[data-ready='1']", timeout=60_000)
         times.append(page.evaluate("performance.getEntriesByName('tr-ready')[0].startTime"))
+        api.append(page.evaluate(
+            "Math.max(0, ...performance.getEntriesByType('resource').filter(e => e.name.includes('/api/'))"
+            ".map(e => e.responseEnd))"))
         points = max(points, page.evaluate(
             "Math.max(0, ...Object.values(TR.charts).map(u => u.data[0].length))"))
         ctx.close()
     warm = times[1:]
     return {"cold_ms": round(times[0], 1), "ready_ms": [round(t, 1) for t in warm],
             "median_ms": round(statistics.median(warm), 1), "max_ms": round(max(warm), 1),
+            "last_api_response_ms": [round(t, 1) for t in api[1:]],
             "max_series_points": points, "external_requests": external, "console_errors": errors}
 
 
