@@ -391,6 +391,18 @@ def dataframe_to_market(df: Any, *, symbol: str, timeframe: str | None, source: 
         }
     except (ValueError, TypeError) as exc:
         raise DataError(f"{source} has a non-numeric price or volume column: {exc}") from None
+    if ot.size > 1 and bool((np.diff(ot) < 0).all()):
+        # newest first (as many exchange exports and spreadsheets save them): sorted, with a note
+        import warnings
+
+        ot = ot[::-1].copy()
+        cols = {c: v[::-1].copy() for c, v in cols.items()}
+        warnings.warn(
+            f"{source}: the rows are newest first; they were sorted oldest first "
+            f"({format_iso(int(ot[0]))} .. {format_iso(int(ot[-1]))})",
+            DataQualityWarning,
+            stacklevel=2,
+        )
     if timeframe is None:
         from tradeready_gym.data.market import _infer_timeframe
 
