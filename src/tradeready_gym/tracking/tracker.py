@@ -276,6 +276,9 @@ class _Writer:
         for run_id, items in episodes.items():
             self._episodes(store, run_id, items)
         for op in ops:
+            if op[0] == "update":
+                store.update_run(op[1], **op[2])
+        for op in ops:
             if op[0] == "scalars":
                 store.upsert_scalars(op[1], op[2])
                 if op[3] is not None:
@@ -901,6 +904,19 @@ class TrainingTracker:
                     "payload": {"method": "POST", "path": f"/api/v1/training/runs/{self.run_id}/scalars",
                                 "body": clean}}
         self._writer.submit(("scalars", self.run_id, clean, item))
+
+    def set_run_info(self, **fields: Any) -> None:
+        """Set ``name``, ``strategy_label``, ``group_name``, ``seed``, ``algorithm`` or ``hyperparams`` of the
+        run (stored now if the run is registered, else at registration)."""
+        allowed = ("name", "strategy_label", "group_name", "seed", "algorithm", "hyperparams")
+        bad = set(fields) - set(allowed)
+        if bad:
+            raise ConfigError(f"unknown run field(s) {sorted(bad)}; allowed: {', '.join(allowed)}")
+        for k, v in fields.items():
+            setattr(self, k, v)
+        if self.registered and not self.completed and self._writer is not None:
+            values = {k: (redact(v) if k == "hyperparams" and v is not None else v) for k, v in fields.items()}
+            self._writer.submit(("update", self.run_id, values))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Commit everything reported so far; False if it did not finish within ``timeout`` seconds."""
