@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Float, Select, case, cast, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from tradeready_gym.errors import ConfigError, TradeReadyError
@@ -552,7 +552,7 @@ def _epoch_column(session: Session) -> Any:
     """``finished_at`` as epoch seconds, computed by the database (no datetime objects per row)."""
     if session.get_bind().dialect.name == "sqlite":
         return (func.julianday(Episode.finished_at) - 2440587.5) * 86400.0
-    return func.extract("epoch", Episode.finished_at)
+    return cast(extract("epoch", Episode.finished_at), Float)
 
 
 def _column(rows: Sequence[Any], j: int) -> np.ndarray:
