@@ -239,6 +239,49 @@ def split_observation_features(observation_features: Sequence[str] | None) -> tu
     return features, scalars
 
 
+_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
+
+
+def _symbol_hint(data: Any) -> str | None:
+    """The symbol ``data`` says it holds: a DataFrame's one-valued ``symbol`` column or
+    ``attrs["symbol"]``, or a symbol in a file name (``ETHUSDT-1h-2024-01.csv``); None if it says none."""
+    import re as _re
+
+    if type(data).__name__ == "DataFrame":
+        cols = {str(c).strip().lower(): c for c in data.columns}
+        if "symbol" in cols:
+            values = data[cols["symbol"]].dropna().unique()
+            if len(values) == 1:
+                return str(values[0]).upper().replace("/", "").replace("-", "").replace("_", "")
+        hint = data.attrs.get("symbol") if hasattr(data, "attrs") else None
+        return None if hint is None else str(hint).upper().replace("/", "")
+    if isinstance(data, str | os.PathLike):
+        for token in _re.findall(r"[A-Z0-9]+", os.path.basename(os.fspath(data)).upper()):
+            if len(token) >= 5 and not token.isdigit() and token.endswith(_QUOTES) and token not in _QUOTES:
+                return token
+    return None
+
+
+def warn_if_data_names_another_symbol(data: Any, symbol: str) -> None:
+    """Warn when one-symbol ``data`` says it holds another symbol than the env trades.
+
+    A DataFrame or file is taken as the env's symbol (the id decides), so ETH candles given to
+    ``TradeReady-BTC-v0`` would silently be traded as BTC; this catches the cases the data names.
+    """
+    hint = _symbol_hint(data)
+    if hint is not None and hint != symbol:
+        import warnings
+
+        from tradeready_gym.data.market import DataQualityWarning
+
+        warnings.warn(
+            f"data= looks like {hint} candles (its symbol column or file name), but this env trades {symbol}; "
+            f"they are used as {symbol}. Use the id of {hint} (or symbol={hint!r}) if that is what you meant",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+
+
 def _parts(
     symbols: Sequence[str],
     action_type: str,
@@ -269,6 +312,8 @@ def _parts(
     observer = WindowObserver(features, lookback_window, scalars=scalars)
     scheme = _action_scheme(action_type, len(symbols), position_size_pct)
     portfolio = Portfolio(starting_balance, fee_rate=fee_rate, slippage=slippage, fee=fee)
+    if len(symbols) == 1 and data is not None:
+        warn_if_data_names_another_symbol(data, symbols[0])
     market = load_env_market(
         symbols,
         timeframe,

@@ -70,7 +70,7 @@ class SB3VecEnvAdapter(VecEnv):
         self._equity: list[list[float]] = [[] for _ in range(venv.num_envs)]
         self._bars: list[list[int]] = [[] for _ in range(venv.num_envs)]
         super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
-        self.metadata = {**self.metadata, "render_fps": 4}
+        self.metadata: dict[str, Any] = {**self.metadata, "render_fps": 4}
 
     # ------------------------------------------------------------------ stepping
     def reset(self) -> VecEnvObs:
