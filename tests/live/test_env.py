@@ -71,13 +71,15 @@ def test_step_before_reset():
 
 def test_gym_make_info_and_restart(btc15, tmp_path):
     store = tmp_path / "s.sqlite"
-    with ReplayServer(btc15, start_index=300, speed=SPEED) as server:
+    # half the usual speed: the first step must come within the candle after reset, or it is `late`
+    with ReplayServer(btc15, start_index=300, speed=SPEED / 2) as server:
         env = gym.make("TradeReady-Live-v0", symbol="BTCUSDT", timeframe="15m", feed_config=feed_config(server),
                        clock=server.clock.now_ms, store=store, step_timeout_s=10, **SMALL)
         try:
             obs, info = env.reset()
             assert env.observation_space.contains(obs)
             obs, _, _, _, info = env.step(1)
+            assert info["live"]["kind"] == "agent"
             hist_keys = {"equity", "available_cash", "position_value", "unrealized_pnl", "realized_pnl", "fees_paid",
                          "virtual_time", "step", "filled_orders", "prices", "positions"}
             assert hist_keys <= set(info)

@@ -270,7 +270,7 @@ class LiveFeed:
             "stale_events": 0,
         }
         self._stale = False
-        self._last_latency_ms: float | None = None
+        self._catching_up = False
 
     # ------------------------------------------------------------------ time
     def local_ms(self) -> float:
@@ -421,15 +421,14 @@ class LiveFeed:
         best: tuple[float, float] | None = None
         for _ in range(3):
             t0 = self.local_ms()
-            p0 = time.perf_counter()
             data = await self._rest_get("/api/v3/time")
-            rtt_wall = time.perf_counter() - p0
             t1 = self.local_ms()
             offset = float(data["serverTime"]) - (t0 + t1) / 2.0
-            if best is None or rtt_wall < best[0]:
-                best = (rtt_wall, offset)
-            self._rtt_ms = (t1 - t0)
+            if best is None or t1 - t0 < best[0]:
+                best = (t1 - t0, offset)
         assert best is not None
+        # the server stamped its time between t0 and t1: the estimate is off by at most half the round trip
+        self._rtt_ms = best[0]
         self._offset_ms = best[1]
         self._offset_known = True
         self._synced_at = time.perf_counter()
@@ -443,14 +442,16 @@ class LiveFeed:
                                       "startTime": cursor, "limit": 1000}
             if end_ms is not None:
                 params["endTime"] = end_ms
+            # the server writes the answer after this moment: a row is surely closed if it had
+            # closed by now (minus the clock estimate's error), whatever the answer's delay
+            sent_at = self.server_ms()
             rows = await self._rest_get("/api/v3/klines", params)
             if not isinstance(rows, list):
                 raise FeedError(f"REST /api/v3/klines returned {type(rows).__name__}; expected a list")
-            server_now = self.server_ms()
             margin = max(self._rtt_ms, 0.0)
             for i, row in enumerate(rows):
                 k = _kline_from_row(row)
-                closed = i + 1 < len(rows) or int(row[6]) + 1 + margin <= server_now
+                closed = i + 1 < len(rows) or int(row[6]) + 1 + margin <= sent_at
                 if closed:
                     out.append(k)
             if len(rows) < 1000:
@@ -517,6 +518,13 @@ class LiveFeed:
         await self._resume(start)
 
     async def _resume(self, start: int) -> None:
+        self._catching_up = True  # history being fetched is not a stale feed
+        try:
+            await self._resume_from(start)
+        finally:
+            self._catching_up = False
+
+    async def _resume_from(self, start: int) -> None:
         with self._cond:
             for j in range(len(self.symbols)):
                 self._sym_frontier[j] = start
@@ -577,9 +585,12 @@ class LiveFeed:
             return Bar(open_ms, ks, self._bar_done.get(open_ms, time.perf_counter()))
 
     def is_stale(self) -> bool:
-        """True while the next expected bar is more than ``stale_after_s`` past its close (server time)."""
+        """True while the next expected bar is more than ``stale_after_s`` past its close (server time).
+
+        Never while `backfill` / `resume_from` fetch the history they were asked for.
+        """
         f = self._frontier
-        if f is None:
+        if f is None or self._catching_up:
             return False
         late = self.server_ms() - (f + self.interval_ms)
         return late > self.config.stale_after_s * 1000.0
@@ -591,6 +602,7 @@ class LiveFeed:
             "state": self.state.value,
             "stale": self.is_stale(),
             "clock_offset_ms": float(self._offset_ms),
+            "clock_error_ms": float(self._rtt_ms / 2.0),
             "last_message_age_s": float((now - self._last_msg) * self.config.speed),
             "next_open_ms": self._frontier,
             "used_weight_1m": self._used_weight,
