@@ -18,7 +18,7 @@ from tradeready_gym.envs.sb3 import make_sb3_vec_env
 
 @dataclass
 class Args:
-    env_id: str = "TradeReady-BTC-v0"
+    env_id: str = "tradeready_gym:TradeReady-BTC-v0"
     num_envs: int = 16
     train_start: str = "2024-01-01T00:00:00Z"
     train_end: str = "2024-07-01T00:00:00Z"

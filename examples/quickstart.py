@@ -17,7 +17,7 @@ import tradeready_gym  # noqa: F401  (registers all environments)
 
 @dataclass
 class Args:
-    env_id: str = "TradeReady-BTC-v0"
+    env_id: str = "tradeready_gym:TradeReady-BTC-v0"
     start_time: str = "2025-01-01T00:00:00Z"
     end_time: str = "2025-03-01T00:00:00Z"
     steps: int = 1000
