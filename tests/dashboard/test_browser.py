@@ -186,6 +186,10 @@ def test_compare_colours_are_stable(ctx, local_url, seeded):
             assert [g[0] for g in got] == r["series"]["x"]
         seen.append(colours)
         screenshot(page, "compare-1280x800")
+        page.set_viewport_size({"width": 420, "height": 900})
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        screenshot(page, "compare-420x900")
         page.close()
     assert seen[0] == seen[1] == want
     assert len(set(want.values())) == 3
@@ -206,6 +210,11 @@ def test_replay_one_candle_per_bar_one_marker_per_fill(ctx, local_url, seeded):
     _same(page.evaluate("TR.charts.position.data[1]"), r["position"])
     assert page.locator("#fills-table tbody tr").count() == len(r["fills"])
     screenshot(page, "replay-1280x800")
+    page.set_viewport_size({"width": 420, "height": 900})
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert int(box.get_attribute("data-candles")) == r["bars"]
+    screenshot(page, "replay-420x900")
 
 
 def test_live_episode_appears_within_one_refresh_and_polling_pauses_when_hidden(ctx, local_url, seeded):

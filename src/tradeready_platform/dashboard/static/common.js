@@ -253,9 +253,11 @@
       }
     }
   });
-  TR.mount = function (name, el, opts, data) {
+  TR.mount = function (name, el, opts, data, label) {
     if (TR.charts[name]) TR.charts[name].destroy();
     el.innerHTML = "";
+    el.setAttribute("role", "img");
+    el.setAttribute("aria-label", label || (name + " chart"));
     opts.width = TR.chartWidth(el);
     const u = new uPlot(opts, data, el);
     el.__uplot = u;

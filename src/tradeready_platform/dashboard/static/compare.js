@@ -57,7 +57,7 @@
       axes: [{ values: st.x === "time" ? undefined : TR.fmtAxis }, { size: 64, values: TR.fmtAxis }],
       legend: { live: true },
     };
-    TR.mount("compare", document.getElementById("compare-chart"), opts, chartData());
+    TR.mount("compare", document.getElementById("compare-chart"), opts, chartData(), metricSel.selectedOptions[0].text + " of " + runs.length + " runs by " + st.x);
   }
 
   function renderTable() {

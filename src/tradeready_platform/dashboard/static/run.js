@@ -121,7 +121,7 @@
         cursor: { sync: { key: "run-" + runId } },
         legend: { live: true },
       };
-      TR.mount(m, el, opts, chartData(m));
+      TR.mount(m, el, opts, chartData(m), metricLabel(m) + " by " + xLabel(m) + ", raw and smoothed");
     }
   }
   function resmooth() {
