@@ -115,6 +115,10 @@ def test_login_form_in_the_browser(platform):
             page.wait_for_selector("body[data-ready='1']", timeout=20_000)
             assert page.locator("dialog#tr-login[open]").count() == 0
             assert len(page.evaluate("TR.charts.roi_pct.data[0]")) == 2000
+            # signing out forgets the key: the form comes back
+            page.click("#sign-out")
+            page.wait_for_selector("dialog#tr-login[open]", timeout=10_000)
+            assert page.evaluate("sessionStorage.getItem('tradeready_api_key')") is None
             context.close()
             # the 401s before signing in are expected; anything else is not
             w.errors = [e for e in w.errors if "401" not in e]

@@ -92,6 +92,17 @@
     sessionStorage.removeItem(KEY_STORE);
     window.location.reload();
   };
+  if (TR.auth === "key" && sessionStorage.getItem(KEY_STORE)) {
+    const header = document.querySelector("header.top");
+    if (header) {
+      const btn = document.createElement("button");
+      btn.id = "sign-out";
+      btn.type = "button";
+      btn.textContent = "Sign out";
+      btn.addEventListener("click", TR.signOut);
+      header.appendChild(btn);
+    }
+  }
 
   // ------------------------------------------------------------------ polling (paused in hidden tabs)
   // fn is awaited; the next call is scheduled refreshMs after the previous one ended. While the tab is
