@@ -18,6 +18,9 @@ def _add_subcommands() -> None:
     from tradeready_gym import _cli_data, _cli_run
 
     app.add_typer(_cli_data.app, name="data")
+    from tradeready_gym import _cli_runs
+
+    app.add_typer(_cli_runs.app, name="runs")
     app.command("episode")(_cli_run.episode)
     from tradeready_gym import _cli_pipeline
 

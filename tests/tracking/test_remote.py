@@ -183,6 +183,12 @@ def test_platform_down_then_sync_delivers_everything_once(home: Path, small_mark
     assert out["pending"] == 0 and out["delivered"] == counts["pending"]
     again = sync_outbox(store, platform.url, key)
     assert again["delivered"] == 0
+    from typer.testing import CliRunner
+
+    from tradeready_gym._cli_runs import app
+
+    res = CliRunner().invoke(app, ["sync", "--api-key", key, "--base-url", platform.url])
+    assert res.exit_code == 0 and "delivered 0" in res.output and "pending: 0" in res.output, res.output
     with httpx.Client(base_url=platform.url, headers={"X-API-Key": key}, timeout=30) as c:
         remote = c.get(f"/api/v1/training/runs/{t.run_id}").json()
     assert remote["episodes_completed"] == 8 and remote["status"] == "finished"

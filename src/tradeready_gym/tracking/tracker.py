@@ -152,6 +152,13 @@ def _episode_payload(run_id: str, row: dict[str, Any]) -> dict[str, Any]:
     return {"method": "POST", "path": f"/api/v1/training/runs/{run_id}/episodes", "body": body}
 
 
+def _stamp(items: list[dict[str, Any]], base_url: str | None) -> list[dict[str, Any]]:
+    """Outbox items with the platform URL they are for (``payload["base_url"]``)."""
+    for it in items:
+        it["payload"]["base_url"] = base_url
+    return items
+
+
 def _trace_payload(run_id: str, trace: dict[str, Any]) -> dict[str, Any]:
     """The outbox item shipping one stored trace (``PUT .../traces/{episode}``, base64 bytes)."""
     import base64
@@ -297,7 +304,8 @@ class _Writer:
         row = t.run_row()
         store.upsert_run(row)
         if t.remote:
-            store.enqueue(t.run_id, [{"kind": "run", "dedup_key": f"run:{t.run_id}", "payload": t.register_payload()}])
+            store.enqueue(t.run_id, _stamp([{"kind": "run", "dedup_key": f"run:{t.run_id}",
+                                             "payload": t.register_payload()}], t.base_url))
             self._sender(store, t)
         st.registered = True
 
@@ -384,6 +392,7 @@ class _Writer:
             outbox = [{"kind": "episode", "dedup_key": f"episode:{run_id}:{int(r['episode'])}",
                        "payload": _episode_payload(run_id, r)} for r in rows]
             outbox += [_trace_payload(run_id, t) for t in traces]
+            _stamp(outbox, st.base_url)
         store.record_episodes(run_id, rows, traces=traces, drop_traces=drops, relabel_traces=relabel,
                               total_steps=st.total_steps, outbox=outbox)
         st.committed = max([st.committed, *[int(r["episode"]) for r in rows]])
@@ -423,11 +432,11 @@ class _Writer:
         store.update_run(t.run_id, status=status, completed_at=utcnow(), heartbeat_at=utcnow(),
                          summary=redact(full))
         if t.remote:
-            store.enqueue(t.run_id, [{"kind": "complete", "dedup_key": f"complete:{t.run_id}",
-                                      "payload": {"method": "POST",
-                                                  "path": f"/api/v1/training/runs/{t.run_id}/complete",
-                                                  "body": {"status": status, "summary": redact(full),
-                                                           "total_steps": st.total_steps}}}])
+            store.enqueue(t.run_id, _stamp([{"kind": "complete", "dedup_key": f"complete:{t.run_id}",
+                                             "payload": {"method": "POST",
+                                                         "path": f"/api/v1/training/runs/{t.run_id}/complete",
+                                                         "body": {"status": status, "summary": redact(full),
+                                                                  "total_steps": st.total_steps}}}], t.base_url))
             self._sender(store, t)
         st.completed = True
         if done is not None:
@@ -903,6 +912,8 @@ class TrainingTracker:
             item = {"kind": "scalars", "dedup_key": f"scalars:{uuid.uuid4()}",
                     "payload": {"method": "POST", "path": f"/api/v1/training/runs/{self.run_id}/scalars",
                                 "body": clean}}
+        if item is not None:
+            _stamp([item], self.base_url)
         self._writer.submit(("scalars", self.run_id, clean, item))
 
     def set_run_info(self, **fields: Any) -> None:
@@ -1041,7 +1052,8 @@ def _replay(store: Any, path: Path) -> int:
     if store.get_run(run_id) is None:
         store.upsert_run(run)
     if head.get("remote") and head.get("register"):
-        store.enqueue(run_id, [{"kind": "run", "dedup_key": f"run:{run_id}", "payload": head["register"]}])
+        store.enqueue(run_id, _stamp([{"kind": "run", "dedup_key": f"run:{run_id}", "payload": head["register"]}],
+                                     head.get("base_url")))
     for r in rows:
         if isinstance(r.get("finished_at"), str):
             r["finished_at"] = dt.datetime.fromisoformat(r["finished_at"].replace("Z", "+00:00"))
@@ -1049,8 +1061,8 @@ def _replay(store: Any, path: Path) -> int:
         steps = max(int(r.get("global_step") or 0) for r in rows)
         outbox = []
         if head.get("remote"):
-            outbox = [{"kind": "episode", "dedup_key": f"episode:{run_id}:{int(r['episode'])}",
-                       "payload": _episode_payload(run_id, r)} for r in rows]
+            outbox = _stamp([{"kind": "episode", "dedup_key": f"episode:{run_id}:{int(r['episode'])}",
+                              "payload": _episode_payload(run_id, r)} for r in rows], head.get("base_url"))
         store.record_episodes(run_id, rows, total_steps=steps, outbox=outbox, heartbeat=False)
     log.info("tracking: replayed %d episode(s) of run %s from %s", len(rows), run_id, path)
     return len(rows)
