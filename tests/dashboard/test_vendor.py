@@ -62,7 +62,16 @@ def test_pages_load_only_local_files():
 
 
 def test_static_files_are_package_data():
-    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
-    for pattern in ("dashboard/static/*.html", "dashboard/static/*.js", "dashboard/static/*.css",
-                    "dashboard/static/vendor/uplot/*"):
-        assert f'"{pattern}"' in text
+    import tomllib
+    from pathlib import PurePosixPath
+
+    conf = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    patterns = conf["tool"]["setuptools"]["package-data"]["tradeready_platform"]
+    pkg = STATIC.parent.parent  # tradeready_platform/
+    files = [p for p in STATIC.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert len(files) >= 16
+    for f in files:
+        rel = PurePosixPath(f.relative_to(pkg).as_posix())
+        assert any(rel.match(pat) and len(rel.parts) == len(PurePosixPath(pat).parts) for pat in patterns), (
+            f"{rel} is not package data"
+        )
