@@ -269,3 +269,23 @@ def test_empty_run_and_single_run_compare_render_without_errors(ctx, local_url, 
     page.close()
     page = open_page(context, f"{local_url}/training/compare?ids={rid}")
     assert page.locator("#compare-table tbody tr").count() == 1
+
+
+def test_run_list_progress_is_live(ctx, local_url, seeded):
+    from tradeready_gym.tracking.store import Store
+
+    context, _w = ctx
+    rid = seeded["ids"]["live"]
+    page = open_page(context, local_url + "/training")
+    before = api(local_url, f"/runs/{rid}")["cards"]["episodes"]
+    rows = episode_rows(5, 97, start=before + 1)
+    store = Store(seeded["path"])
+    try:
+        store.record_episodes(rid, rows, total_steps=rows[-1]["global_step"])
+    finally:
+        store.close()
+    want = f"{before + 5:,} ep"
+    page.wait_for_function(
+        f"() => document.querySelector('tr[data-id=\"{rid}\"]').innerText.includes({want!r})",
+        timeout=int(REFRESH_S * 1000) + 2000, polling=20,
+    )
