@@ -33,6 +33,7 @@ __all__ = [
     "OrderPublic",
     "OrdersPublic",
     "PricesPublic",
+    "RunComplete",
     "RunCreate",
     "RunPublic",
     "RunsCompare",
@@ -362,6 +363,16 @@ class EpisodeCreate(_Request):
     wall_time_s: float | None = _F
     global_step: int | None = Field(None, ge=0, lt=2**63)
     extra: dict[str, Any] | None = None
+
+
+class RunComplete(_Request):
+    """Optional body of ``POST /runs/{id}/complete`` (the original sends none)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["finished", "failed"] = "finished"
+    summary: dict[str, Any] | None = None
+    total_steps: int | None = Field(None, ge=0, lt=2**63)
 
 
 class ScalarCreate(_Request):

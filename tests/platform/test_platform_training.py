@@ -104,3 +104,32 @@ def test_market_data_is_public(server: LiveServer) -> None:
         dr = c.get("/api/v1/market/data-range").json()["entries"]
         assert {(e["symbol"], e["timeframe"]) for e in dr} >= {("BTCUSDT", "1h"), ("SOLUSDT", "4h"), ("ETHUSDT", "1d")}
         assert c.get("/health").json()["status"] == "ok"
+
+
+def test_complete_body_of_remote_mode_and_tracker_interop(server: LiveServer, key: str, tmp_path) -> None:
+    """The tracking library's remote mode (TrainingTracker with api_key + base_url) delivers to this server."""
+    from tradeready_gym.tracking import TrainingTracker
+
+    tr = TrainingTracker(api_key=key, base_url=server.url, strategy_label="remote", store=tmp_path / "t.sqlite",
+                         algorithm="PPO", flush_interval_s=0.05)
+    run_id = tr.register_run()
+    for n in (1, 2, 3):
+        tr.report_episode(n, {"roi_pct": float(n), "sharpe": 0.5, "trades": n, "length": 10})
+    tr.log_scalars([{"key": "train/loss", "step": 5, "value": 0.25}])
+    tr.complete_run("finished")
+    import time
+
+    with server.client(key) as c:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            r = c.get(f"/api/v1/training/runs/{run_id}")
+            if r.status_code == 200 and r.json()["status"] == "finished" and r.json()["episodes_completed"] == 3:
+                break
+            time.sleep(0.2)
+        run = r.json()
+        assert run["status"] == "finished" and run["algorithm"] == "PPO" and run["strategy_label"] == "remote"
+        assert [e["roi_pct"] for e in run["episodes"]] == [1.0, 2.0, 3.0]
+        rid = _run(c)
+        done = c.post(f"/api/v1/training/runs/{rid}/complete", json={"status": "failed", "summary": {"error": "x"},
+                                                                   "total_steps": 7}).json()
+        assert done["status"] == "failed" and done["total_steps"] == 7

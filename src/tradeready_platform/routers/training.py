@@ -15,6 +15,7 @@ from tradeready_platform.routers.common import errors
 from tradeready_platform.schemas import (
     EpisodeCreate,
     LearningCurvePublic,
+    RunComplete,
     RunCreate,
     RunPublic,
     RunsCompare,
@@ -73,9 +74,15 @@ def add_episode(run_id: str, body: EpisodeCreate, account_id: AccountId, trainin
 
 
 @router.post("/runs/{run_id}/complete", response_model=RunPublic, responses=errors(404))
-def complete(run_id: str, account_id: AccountId, training: Training) -> JSONResponse:
-    """Mark the run finished; aggregate statistics and the learning curve are returned."""
-    return JSONResponse(training.complete(account_id, run_id))
+def complete(
+    run_id: str, account_id: AccountId, training: Training, body: Annotated[RunComplete | None, Body()] = None
+) -> JSONResponse:
+    """Mark the run finished (or ``failed``); aggregate statistics and the learning curve are returned.
+
+    The body is optional: ``{status, summary, total_steps}`` (the tracking library's remote mode sends it).
+    """
+    b = body or RunComplete.model_validate({})
+    return JSONResponse(training.complete(account_id, run_id, b.status, b.summary, b.total_steps))
 
 
 @router.post("/runs/{run_id}/heartbeat", response_model=RunPublic, responses=errors(404))

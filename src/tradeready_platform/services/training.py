@@ -181,15 +181,29 @@ class TrainingService:
             run.heartbeat_at = utcnow()
             return self._summary(run)
 
-    def complete(self, account_id: int, run_id: str, status: str = "finished") -> dict[str, Any]:
-        """Finish the run: aggregate statistics and the learning curve are computed and stored."""
+    def complete(
+        self,
+        account_id: int,
+        run_id: str,
+        status: str = "finished",
+        summary: dict[str, Any] | None = None,
+        total_steps: int | None = None,
+    ) -> dict[str, Any]:
+        """Finish the run: aggregate statistics and the learning curve are computed and stored.
+
+        ``summary`` (merged into the stored summary, ``api_key`` removed) and ``total_steps`` come from
+        the tracking library's remote mode; the original client sends neither.
+        """
         with self.db.session() as s:
             run = self._owned(s, account_id, run_id)
             eps = list(s.scalars(select(Episode).where(Episode.run_id == run_id).order_by(Episode.episode)))
             agg = self._aggregate(eps)
             run.status = status
             run.completed_at = run.completed_at or utcnow()
-            run.summary = {**(run.summary or {}), "aggregate_stats": agg}
+            extra = {k: v for k, v in (summary or {}).items() if k != "api_key"}
+            run.summary = {**(run.summary or {}), **extra, "aggregate_stats": agg}
+            if total_steps is not None:
+                run.total_steps = max(int(run.total_steps or 0), int(total_steps))
             out = self._summary(run)
             out["learning_curve"] = self._curve(eps, "roi_pct", 10)
             return out
