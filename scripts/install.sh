@@ -7,4 +7,4 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[dev,sb3,plot,server,live,torchrl,video]"
+.venv/bin/python -m pip install -q -e ".[dev,sb3,plot,server,live,torchrl,video,rllib]"
