@@ -75,3 +75,18 @@ def test_bad_port_is_refused(tmp_path):
 def test_is_loopback():
     assert is_loopback("127.0.0.1") and is_loopback("127.3.2.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("10.0.0.1") and not is_loopback("") and not is_loopback(None) and not is_loopback("evil")
+
+
+def test_start_up_precomputes_the_newest_runs(seeded):
+    from tradeready_platform.dashboard import cli, service
+    from tradeready_platform.dashboard.local import create_local_app
+
+    app = create_local_app(seeded["path"])
+    service.clear_cache()
+    cli._warm(app)
+    kinds = {(k[2], k[3]) for k in service._CACHE._data}
+    big = seeded["ids"]["big"]
+    assert ("stats", big) in kinds and ("summary", big) in kinds and ("series", big) in kinds
+    # the cached curves are the ones the run page asks for first
+    series_keys = [k for k in service._CACHE._data if k[2] == "series" and k[3] == big]
+    assert series_keys[0][5] == (("roi_pct", "sharpe", "reward_sum", "max_drawdown_pct"), "episode", 2000)

@@ -11,22 +11,31 @@ import typer
 
 from tradeready_gym.errors import ConfigError
 
-__all__ = ["dashboard", "serve_local"]
+__all__ = ["WARM_RUNS", "dashboard", "serve_local"]
 
 log = logging.getLogger(__name__)
 
 
+#: Run pages pre-computed at start (the newest runs).
+WARM_RUNS = 20
+#: The curves the run page asks for first (see static/run.js).
+_PAGE_METRICS = ("roi_pct", "sharpe", "reward_sum", "max_drawdown_pct", "scalar:*")
+
+
 def _warm(app: Any) -> None:
-    """Compute the run list's aggregates once at start, so the first page load finds them cached."""
+    """Compute the run list and the newest runs' pages once at start, so first visits find them cached."""
     from sqlalchemy.orm import Session
 
-    from tradeready_platform.dashboard.service import runs_list
+    from tradeready_platform.dashboard.service import run_curves, run_detail, runs_list
 
     try:
         with Session(app.state.store.engine) as session:
-            runs_list(session, None)
-    except Exception:  # the page computes them itself then
-        log.warning("could not pre-compute the run list", exc_info=True)
+            listed = runs_list(session, None)
+            for run in listed["runs"][:WARM_RUNS]:
+                run_detail(session, None, run["id"])
+                run_curves(session, None, run["id"], metrics=_PAGE_METRICS, x="episode")
+    except Exception:  # the pages compute what they need themselves then
+        log.warning("could not pre-compute the dashboard's pages", exc_info=True)
 
 
 def serve_local(
