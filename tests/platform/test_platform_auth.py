@@ -127,8 +127,12 @@ def test_rate_limits_per_key_and_tier(db_kind: str, real_cache: Path, tmp_path: 
                     assert r.status_code == 200 and "x-ratelimit-limit" not in r.headers
 
 
-def test_keys_create_cli(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/cli.sqlite"
+def test_keys_create_cli(db_kind: str, tmp_path: Path) -> None:
+    with database_url(db_kind, tmp_path) as url:
+        _keys_cli(url, tmp_path)
+
+
+def _keys_cli(url: str, tmp_path: Path) -> None:
     env = {**os.environ, "TRADEREADY_DATABASE_URL": url, "TRADEREADY_HOME": str(tmp_path)}
     exe = str(Path(sys.executable).parent / "tradeready")
     out = subprocess.run([exe, "keys", "create", "--display-name", "cli"],
