@@ -34,6 +34,7 @@ from typing import Any
 from tradeready_gym.errors import ConfigError
 from tradeready_gym.pipeline.evaluate import EvalSettings
 from tradeready_gym.timeframes import format_iso, parse_time
+from tradeready_gym.validation import check_time_range
 
 __all__ = [
     "ACTIVATIONS",
@@ -222,8 +223,7 @@ def _build(cls: Any, data: Any, where: str) -> Any:
 def _period(p: PeriodConfig, where: str) -> PeriodConfig:
     s = parse_time(p.start, param=f"{where}.start")
     e = parse_time(p.end, param=f"{where}.end")
-    if s >= e:
-        raise ConfigError(f"{where}.start={p.start!r} must be before {where}.end={p.end!r}")
+    check_time_range(p.start, p.end, start_param=f"{where}.start", end_param=f"{where}.end")
     return PeriodConfig(format_iso(s), format_iso(e))
 
 

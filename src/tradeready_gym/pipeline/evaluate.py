@@ -41,6 +41,7 @@ from tradeready_gym.pipeline.rollout import (
 )
 from tradeready_gym.pipeline.runs import RunInfo, load_agent, read_run
 from tradeready_gym.timeframes import format_iso, parse_time, periods_per_year, timeframe_ns
+from tradeready_gym.validation import check_time_range
 
 __all__ = [
     "EvalSettings",
@@ -141,8 +142,7 @@ def check_held_out(
     """
     ts = parse_time(test[0], param="start")
     te = parse_time(test[1], param="end")
-    if ts >= te:
-        raise ConfigError(f"start={test[0]!r} must be before end={test[1]!r}")
+    check_time_range(test[0], test[1])  # the library's one range rule (start < end)
     gap = int(purge_bars) * timeframe_ns(timeframe)
     problems = []
     for label, s, e in used:
