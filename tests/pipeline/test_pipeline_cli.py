@@ -183,3 +183,22 @@ def test_bad_inputs(tmp_path, real_cache):
     assert res.exit_code == 1 and "neither a run folder nor a group" in res.output
     res = runner.invoke(app, ["report", str(tmp_path)])
     assert res.exit_code == 1 and "has no evaluation" in res.output
+
+
+@pytest.mark.slow
+def test_example_pipeline_script(home, tmp_path):
+    """examples/pipeline.py on a tiny budget: train -> evaluate -> report -> compare from Python."""
+    import importlib.util
+    import sys
+
+    path = EXAMPLE.parent / "pipeline.py"
+    spec = importlib.util.spec_from_file_location("example_pipeline", path)
+    assert spec is not None and spec.loader is not None
+    ex = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = ex
+    spec.loader.exec_module(ex)
+    out = ex.main(ex.Args(runs_dir=str(tmp_path / "runs"), total_timesteps=1024, num_envs=4, seeds=(0,),
+                          eval_freq=512, random_seeds=100))
+    assert len(out["runs"]) == 1 and Path(out["compare"]).is_file()
+    assert out["verdicts"][0].split(" ")[0] in ("Does", "Beats", "Higher")
+    assert list(Path(out["runs"][0]).glob("eval/*/report.html"))
