@@ -25,7 +25,7 @@ from tradeready_gym.errors import ConfigError, DataError, InvalidOrderError
         ({"starting_balance": 0}, r"starting_balance=0 .*allowed: a number in \(0"),
         ({"starting_balance": -5.0}, r"starting_balance=-5.0"),
         ({"starting_balance": float("nan")}, r"starting_balance=nan"),
-        ({"fee_rate": 0.2}, r"fee_rate=0.2 is not allowed; allowed: a number in \[0.0, 0.1\]"),
+        ({"fee_rate": 0.2}, r"fee_rate=0.2 is not allowed; allowed: a number in \[0, 0.1\]"),
         ({"fee_rate": -0.001}, r"fee_rate=-0.001"),
         ({"fee_rate": float("nan")}, r"fee_rate=nan"),
         ({"fill": "open"}, r"fill='open' is not allowed; allowed: 'next_open', 'close'"),

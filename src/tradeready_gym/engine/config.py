@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -16,6 +15,7 @@ from tradeready_gym.engine.costs import (
     slippage_from_dict,
 )
 from tradeready_gym.errors import ConfigError
+from tradeready_gym.validation import check_number
 
 __all__ = ["FILL_MODES", "INSUFFICIENT_RULES", "MODES", "EngineConfig"]
 
@@ -28,15 +28,7 @@ _DEFAULT_FEE_RATE = 0.001
 def _num(
     name: str, value: object, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False
 ) -> float:
-    lb = "(" if lo_open else "["
-    rb = ")" if hi_open else "]"
-    allowed = f"a number in {lb}{lo}, {hi}{rb}"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{name}={value!r} is not allowed; allowed: {allowed}")
-    v = float(value)
-    if not math.isfinite(v) or (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
-        raise ConfigError(f"{name}={value!r} is not allowed; allowed: {allowed}")
-    return v
+    return check_number(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
 
 
 def _choice(name: str, value: object, allowed: Sequence[str]) -> str:

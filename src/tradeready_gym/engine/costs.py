@@ -23,11 +23,11 @@ a buy fills at ``ref * (1 + half_spread) * (1 + slip)`` and a sell at
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from tradeready_gym.errors import ConfigError
+from tradeready_gym.validation import check_number
 
 __all__ = [
     "FeeModel",
@@ -54,17 +54,7 @@ MAX_FEE_RATE = 0.1
 
 
 def _check_number(name: str, value: object, lo: float, hi: float, *, lo_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(
-            f"{name}={value!r} is not allowed; allowed: a number in {'(' if lo_open else '['}{lo}, {hi}]"
-        )
-    v = float(value)
-    ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
-    if not ok:
-        raise ConfigError(
-            f"{name}={value!r} is not allowed; allowed: a number in {'(' if lo_open else '['}{lo}, {hi}]"
-        )
-    return v
+    return check_number(name, value, lo, hi, lo_open=lo_open)
 
 
 class SlippageModel:
