@@ -420,10 +420,12 @@ class BacktestService:
             self._sessions[sess.id] = sess
         for s in evict:
             with s.lock:
-                if s.status in _OPEN:
-                    s.status = "cancelled"
-                    self._finish(s, "cancelled")
-                    log.info("session %s cancelled (per-key cap or idle)", s.id)
+                if s.status not in _OPEN:
+                    continue
+                s.status = "cancelled"
+                s.results = self._results(s, "cancelled")
+            self._store(s, "cancelled")
+            log.info("session %s cancelled (per-key cap or idle)", s.id)
 
     def start(self, account_id: int, session_id: str) -> dict[str, Any]:
         sess = self._get(account_id, session_id)
@@ -436,11 +438,11 @@ class BacktestService:
                 )
             sess.status = "running"
             sess.started_wall = time.monotonic()
-            with self.db.session() as db:
-                row = db.get(BacktestSession, session_id)
-                if row is not None:
-                    row.status = "running"
-                    row.started_at = utcnow()
+        with self.db.session() as db:  # outside the lock: the event loop may be waiting for it
+            row = db.get(BacktestSession, session_id)
+            if row is not None and row.status == "created":
+                row.status = "running"
+                row.started_at = utcnow()
         return {"status": "running", "session_id": session_id}
 
     # ------------------------------------------------------------------ orders
@@ -699,15 +701,12 @@ class BacktestService:
                     f"session {session_id} is {sess.status}; allowed: cancel a created or running session",
                 )
             sess.status = "cancelled"
-            self._finish(sess, "cancelled")
-            return {"session_id": session_id, "status": "cancelled", "step": sess.step}
+            sess.results = self._results(sess, "cancelled")
+            step = sess.step
+        self._store(sess, "cancelled")  # outside the lock: the event loop may be waiting for it
+        return {"session_id": session_id, "status": "cancelled", "step": step}
 
     # ------------------------------------------------------------------ results
-    def _finish(self, sess: Session, status: str) -> None:
-        """Compute the results and write them (caller holds ``sess.lock``)."""
-        sess.results = self._results(sess, status)
-        self._store(sess, status)
-
     def _store(self, sess: Session, status: str) -> None:
         """Write the session's row: status, progress and results."""
         with self.db.session() as db:
