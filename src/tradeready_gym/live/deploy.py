@@ -130,7 +130,8 @@ def run_deploy(
                  f"{fills or 'no fill'}  feed {info['feed']['state']}{' STALE' if info['feed']['stale'] else ''}  "
                  f"latency {'-' if lat is None else f'{lat:.1f}'} ms  kind {info['live']['kind']}")
             summary = {"equity": info["equity"], "roi_pct": (info["equity"] / env.settings["starting_balance"] - 1) * 100,
-                       "fees": info["fees_paid"], "steps": info["live"]["step"], "session": env.session}
+                       "fees": info["fees_paid"], "session_steps": info["live"]["step"],
+                       "late_steps": info["live"]["late_steps"], "session": env.session}
             if tracker is not None:
                 now = dt.datetime.now(dt.UTC)
                 tracker.update_run(run_id, heartbeat_at=now, total_steps=steps, summary=summary)
