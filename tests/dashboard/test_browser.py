@@ -277,6 +277,8 @@ def test_run_list_progress_is_live(ctx, local_url, seeded):
     context, _w = ctx
     rid = seeded["ids"]["live"]
     page = open_page(context, local_url + "/training")
+    focus_id = seeded["ids"]["failed"]
+    page.locator(f'tr[data-id="{focus_id}"] a').focus()
     before = api(local_url, f"/runs/{rid}")["cards"]["episodes"]
     rows = episode_rows(5, 97, start=before + 1)
     store = Store(seeded["path"])
@@ -289,3 +291,6 @@ def test_run_list_progress_is_live(ctx, local_url, seeded):
         f"() => document.querySelector('tr[data-id=\"{rid}\"]').innerText.includes({want!r})",
         timeout=int(REFRESH_S * 1000) + 2000, polling=20,
     )
+    # the re-rendered table keeps the keyboard user's place
+    assert page.evaluate("document.activeElement.tagName") == "A"
+    assert page.evaluate("document.activeElement.closest('tr').dataset.id") == focus_id

@@ -246,6 +246,26 @@
     });
   };
 
+  // Re-rendering a table body must not lose the keyboard user's place: remember which row (by its
+  // data-id / data-episode) and which of its controls had focus, and focus the same one afterwards.
+  TR.keepFocus = function (tbody, render) {
+    const active = document.activeElement;
+    const row = active && tbody.contains(active) ? active.closest("tr") : null;
+    let key = null, index = -1;
+    if (row) {
+      key = row.dataset.id || row.dataset.episode || null;
+      index = Array.from(row.querySelectorAll("a, button, input")).indexOf(active);
+    }
+    render();
+    if (key === null) return;
+    const again = Array.from(tbody.rows).find((r) => (r.dataset.id || r.dataset.episode) === key);
+    if (!again) return;
+    const controls = again.querySelectorAll("a, button, input");
+    const target = index >= 0 && controls[index] ? controls[index] : again;
+    if (target === again) again.tabIndex = -1;
+    target.focus();
+  };
+
   // ------------------------------------------------------------------ charts
   TR.hexAlpha = function (hex, alpha) {
     const a = Math.round(alpha * 255).toString(16).padStart(2, "0");

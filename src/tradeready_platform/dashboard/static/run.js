@@ -173,10 +173,10 @@
     t.rows = data.rows;
     renderTableHead();
     const tb = document.querySelector("#ep-table tbody");
-    tb.innerHTML = data.rows.length ? data.rows.map((r) => '<tr data-episode="' + r.episode + '">' + EP_COLS.map((c) => {
+    TR.keepFocus(tb, () => { tb.innerHTML = data.rows.length ? data.rows.map((r) => '<tr data-episode="' + r.episode + '">' + EP_COLS.map((c) => {
       const cls = (c[2] ? "num " + (c[0].endsWith("roi_pct") ? TR.signClass(r[c[0]]) : "") : "") + (c[3] ? " hide-narrow" : "");
       return '<td class="' + cls + '">' + cell(r, c[0]) + "</td>";
-    }).join("") + "</tr>").join("") : '<tr><td colspan="' + EP_COLS.length + '" class="muted">No episodes match.</td></tr>';
+    }).join("") + "</tr>").join("") : '<tr><td colspan="' + EP_COLS.length + '" class="muted">No episodes match.</td></tr>'; });
     document.getElementById("ep-total").textContent = TR.num(data.total, 0) + " episodes";
     document.getElementById("ep-page").textContent = "Page " + data.page + " of " + data.pages;
     document.getElementById("ep-first").disabled = document.getElementById("ep-prev").disabled = data.page <= 1;

@@ -59,7 +59,9 @@
   function render() {
     const rows = visibleRows();
     const html = rows.map((r) => '<tr data-id="' + TR.esc(r.id) + '">' + rowHtml(r) + "</tr>").join("");
-    tbody.innerHTML = html || '<tr><td colspan="11" class="muted">No runs yet. Train with track_training=True (the default) and they appear here.</td></tr>';
+    TR.keepFocus(tbody, () => {
+      tbody.innerHTML = html || '<tr><td colspan="11" class="muted">No runs yet. Train with track_training=True (the default) and they appear here.</td></tr>';
+    });
     document.getElementById("runs-count").textContent = rows.length + " of " + st.rows.size + " runs";
     document.querySelectorAll("#runs-table th[data-key]").forEach((th) => {
       th.setAttribute("aria-sort", th.dataset.key === st.sortKey ? (st.sortDir > 0 ? "ascending" : "descending") : "none");
@@ -83,6 +85,7 @@
     st.rows = new Map(data.runs.map((r) => [r.id, r]));
     st.cursor = data.cursor;
     st.lastResponse = data;
+    st.labels = data.labels;
     setLabels(data.labels);
     render();
   }
@@ -90,14 +93,21 @@
   async function refresh() {
     const data = await TR.api("/runs", { since: st.cursor });
     st.cursor = data.cursor;
+    let changed = data.runs.length > 0;
     for (const r of data.runs) st.rows.set(r.id, r);
     // runs not in the delta may have gone stale; recompute from the server's clock
     const now = Date.parse(data.now);
     for (const r of st.rows.values()) {
-      if (r.status === "running" && r.heartbeat_at && now - Date.parse(r.heartbeat_at) > data.stale_after_s * 1000) r.status = "stale";
+      if (r.status === "running" && r.heartbeat_at && now - Date.parse(r.heartbeat_at) > data.stale_after_s * 1000) {
+        r.status = "stale";
+        changed = true;
+      }
     }
-    if (data.labels.length) setLabels(data.labels);
-    render();
+    if (data.labels.length && data.labels.join("\n") !== (st.labels || []).join("\n")) {
+      st.labels = data.labels;
+      setLabels(data.labels);
+    }
+    if (changed) render();
     document.getElementById("live").textContent = "updated " + new Date().toLocaleTimeString();
   }
 
