@@ -72,3 +72,59 @@ def test_portfolio_and_orders_per_key(platform):
         assert c.get("/api/v1/account/portfolio").json()["total_equity"] == "10000.00000000"  # another key's account
     r = httpx.get(platform + "/api/v1/account/portfolio")
     assert r.status_code == 401 and r.json()["error"]["code"] == "INVALID_API_KEY"
+
+
+class OriginalLiveClient:
+    """The original ``LiveTradingEnv``'s request pattern (PLATFORM-API §2.4), written from the spec:
+    portfolio twice at reset and per step (equity and sizing, then the observation), candles for the
+    observation, market orders with decimal-string quantities; HTTP errors on orders are swallowed."""
+
+    def __init__(self, base_url: str, api_key: str, symbol: str = "BTCUSDT", interval: str = "1h") -> None:
+        self.http = httpx.Client(base_url=base_url, headers={"X-API-Key": api_key}, timeout=30)
+        self.symbol = symbol
+        self.interval = interval
+
+    def _portfolio(self) -> dict:
+        r = self.http.get("/api/v1/account/portfolio")
+        r.raise_for_status()
+        return r.json()
+
+    def _observe(self) -> list[float]:
+        p = self._portfolio()
+        r = self.http.get(f"/api/v1/market/candles/{self.symbol}", params={"interval": self.interval, "limit": 30})
+        r.raise_for_status()
+        closes = [float(c["close"]) for c in r.json()["candles"]]
+        equity = float(p["total_equity"])
+        return [*closes, float(p["available_cash"]) / float(p["starting_balance"]),
+                float(p["total_position_value"]) / equity]
+
+    def reset(self) -> tuple[list[float], dict]:
+        self._portfolio()
+        return self._observe(), {"session_id": "live"}
+
+    def step(self, action: int) -> tuple[list[float], float, dict]:
+        before = float(self._portfolio()["total_equity"])
+        price = float(self.http.get(f"/api/v1/market/price/{self.symbol}", params={"interval": self.interval}).json()["price"])
+        if action in (1, 2):
+            qty = before * 0.1 / price
+            side = "buy" if action == 1 else "sell"
+            try:
+                self.http.post("/api/v1/trade/order", json={"symbol": self.symbol, "side": side, "type": "market",
+                                                           "quantity": f"{qty:.8f}"}).raise_for_status()
+            except httpx.HTTPStatusError:
+                pass  # the original swallows order errors
+        obs = self._observe()
+        after = float(self._portfolio()["total_equity"])
+        return obs, after - before, {"session_id": "live"}
+
+
+def test_original_live_client_pattern(platform):
+    client = OriginalLiveClient(platform, _key(platform))
+    obs, info = client.reset()
+    assert len(obs) == 32 and obs[-2] == 1.0 and obs[-1] == 0.0 and info["session_id"] == "live"
+    obs, reward, _ = client.step(1)  # buy 10% of equity
+    assert 0.09 < obs[-1] < 0.11 and reward < 0  # the fee
+    obs, _, _ = client.step(2)  # sell the same notional
+    obs, _, _ = client.step(2)  # a sell beyond the holding is refused (swallowed), nothing changes
+    p = client._portfolio()
+    assert float(p["total_equity"]) < 10_000 and float(p["total_position_value"]) >= 0
