@@ -133,3 +133,25 @@ def test_complete_body_of_remote_mode_and_tracker_interop(server: LiveServer, ke
         done = c.post(f"/api/v1/training/runs/{rid}/complete", json={"status": "failed", "summary": {"error": "x"},
                                                                    "total_steps": 7}).json()
         assert done["status"] == "failed" and done["total_steps"] == 7
+
+
+def test_concurrent_reports_of_one_episode_are_harmless(server: LiveServer, key: str) -> None:
+    """Retries of one report racing each other (same run, same episode) all succeed and store one row."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    with server.client(key) as c:
+        rid = _run(c)
+
+    def post(i: int) -> int:
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as c:
+            body = {"episode_number": 1 + i % 3, "roi_pct": 1.0}
+            return c.post(f"/api/v1/training/runs/{rid}/episodes", json=body).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(post, range(36)))
+    assert codes == [200] * 36
+    with server.client(key) as c:
+        run = c.get(f"/api/v1/training/runs/{rid}").json()
+    assert run["episodes_completed"] == 3 and [e["episode_number"] for e in run["episodes"]] == [1, 2, 3]

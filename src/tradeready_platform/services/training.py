@@ -111,6 +111,14 @@ class TrainingService:
             "aggregate_stats": summary.get("aggregate_stats"),
         }
 
+    @staticmethod
+    def _retry(fn: Any, *args: Any) -> Any:
+        """``fn(*args)``; on a primary-key race (two upserts of one row at once) the second try updates."""
+        try:
+            return fn(*args)
+        except IntegrityError:
+            return fn(*args)
+
     # ------------------------------------------------------------------ writes
     def register(self, account_id: int, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create the run, or return the existing one of this account; ``(run, created)``."""
@@ -152,6 +160,10 @@ class TrainingService:
             return self._summary(run), True
 
     def add_episode(self, account_id: int, run_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """See `_add_episode`; retried once when a concurrent request inserted the same row first."""
+        return self._retry(self._add_episode, account_id, run_id, body)
+
+    def _add_episode(self, account_id: int, run_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Upsert one episode (the original's field names are accepted) and refresh the run."""
         with self.db.session() as s:
             run = self._owned(s, account_id, run_id)
@@ -215,6 +227,10 @@ class TrainingService:
             return self._summary(run)
 
     def add_scalars(self, account_id: int, run_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """See `_add_scalars`; retried once when a concurrent request inserted the same row first."""
+        return self._retry(self._add_scalars, account_id, run_id, items)
+
+    def _add_scalars(self, account_id: int, run_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
         """Upsert training scalars ``{key, step, value, wall_time}`` (primary key run, key, step)."""
         with self.db.session() as s:
             self._owned(s, account_id, run_id)
@@ -228,6 +244,10 @@ class TrainingService:
             return {"run_id": run_id, "stored": len(items)}
 
     def put_trace(self, account_id: int, run_id: str, episode: int, data: bytes, reasons: str) -> dict[str, Any]:
+        """See `_put_trace`; retried once when a concurrent request inserted the same row first."""
+        return self._retry(self._put_trace, account_id, run_id, episode, data, reasons)
+
+    def _put_trace(self, account_id: int, run_id: str, episode: int, data: bytes, reasons: str) -> dict[str, Any]:
         """Store an episode trace (bytes of `tradeready_gym.tracking.traces`)."""
         with self.db.session() as s:
             self._owned(s, account_id, run_id)
