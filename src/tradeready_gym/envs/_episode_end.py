@@ -13,6 +13,7 @@ wrapper around the bound reward (`install_reward_sums`), on the component path o
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -106,9 +107,62 @@ def batch_episode_metrics(core: Any, idx: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def single_episode_metrics(core: Any) -> dict[str, Any]:
-    """`EPISODE_METRIC_KEYS` of env 0 as plain Python numbers (NaN where a ratio is undefined)."""
-    tab = batch_episode_metrics(core, _ZERO)
-    return {k: (int(v[0]) if k in _INT_KEYS else float(v[0])) for k, v in tab.items()}
+    """`EPISODE_METRIC_KEYS` of env 0 as plain Python numbers (NaN where a ratio is undefined).
+
+    The formulas of `tradeready_gym.engine.metrics.metrics_table`, evaluated on one account row with
+    Python floats (a few microseconds, against tens for the array version on a batch of one).
+    """
+    from tradeready_gym.engine import _kernel as K
+
+    eng = core.engine
+    a = eng._acct[0].tolist()
+    nan = math.nan
+    n = a[K.A_NRET]
+    eq = a[K.A_EQUITY]
+    start = a[K.A_START_EQ]
+    mean = a[K.A_MEAN]
+    sqrt_ppy = _sqrt_ppy(eng.interval_ns)
+    sharpe = nan
+    if n > 1:
+        std = math.sqrt(a[K.A_M2] / max(n - 1, 1))
+        if std > 0:
+            sharpe = mean / std * sqrt_ppy
+    if n < 1:
+        sortino = nan
+    else:
+        down = math.sqrt(a[K.A_DOWN2] / max(n, 1))
+        sortino = mean * sqrt_ppy / down if down > 0 else (math.inf if mean > 0 else nan)
+    closed = a[K.A_NCLOSED]
+    gp, gl = a[K.A_GPROFIT], a[K.A_GLOSS]
+    close = eng._close
+    t, t0 = int(eng._clock[0]), int(a[K.A_START_T])
+    now, then = close[t].tolist(), close[t0].tolist()
+    bh = 100.0 * (sum(x / y for x, y in zip(now, then, strict=True)) / len(now) - 1.0)
+    reward = core.reward
+    return {
+        "roi_pct": 100.0 * (eq / start - 1.0),
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "max_drawdown_pct": 100.0 * a[K.A_MAXDD],
+        "win_rate": a[K.A_NWIN] / closed if closed > 0 else nan,
+        "profit_factor": gp / gl if gl > 0 else (math.inf if gp > 0 else nan),
+        "trades": int(a[K.A_NFILLS]),
+        "fees": a[K.A_FEES],
+        "exposure_pct": 100.0 * a[K.A_EXPO] / max(n, 1) if n > 0 else 0.0,
+        "buy_hold_roi_pct": bh,
+        "final_equity": eq,
+        "length": int(core.state.steps[0]),
+        "reward_sum": float(reward.sums[0]) if isinstance(reward, _SummingReward) else eq - start,
+    }
 
 
-_ZERO = np.zeros(1, dtype=np.int64)
+_SQRT_PPY: dict[int, float] = {}
+
+
+def _sqrt_ppy(interval_ns: int) -> float:
+    v = _SQRT_PPY.get(interval_ns)
+    if v is None:
+        from tradeready_gym.engine.metrics import periods_per_year
+
+        v = _SQRT_PPY[interval_ns] = math.sqrt(periods_per_year(interval_ns))
+    return v

@@ -87,6 +87,41 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+_SQLITE_CACHE: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+
+
+def _sqlite_dt(v: Any) -> Any:
+    if v is None:
+        return None
+    if v.tzinfo is not None:
+        v = v.astimezone(dt.UTC)
+    return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_json(v: Any) -> Any:
+    import json
+
+    return None if v is None else json.dumps(v)
+
+
+def _sqlite_bool(v: Any) -> Any:
+    return None if v is None else int(bool(v))
+
+
+def _sqlite_converter(col_type: Any) -> Any:
+    from sqlalchemy import JSON, Boolean
+
+    from tradeready_gym.tracking.models import UTCDateTime
+
+    if isinstance(col_type, UTCDateTime):
+        return _sqlite_dt
+    if isinstance(col_type, JSON):
+        return _sqlite_json
+    if isinstance(col_type, Boolean):
+        return _sqlite_bool
+    return None
+
+
 def _is_locked(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "database is locked" in text or "database table is locked" in text or "busy" in text
@@ -259,6 +294,9 @@ class Store:
                 update_cols: Sequence[str] | None = None) -> None:
         if not rows:
             return
+        if self.is_sqlite:
+            self._sqlite_upsert(conn, table, rows, keys, update_cols)
+            return
         stmt = self._insert(table)
         cols = update_cols if update_cols is not None else [c for c in rows[0] if c not in keys]
         if cols:
@@ -266,6 +304,32 @@ class Store:
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
         conn.execute(stmt, list(rows))
+
+    def _sqlite_upsert(self, conn: Connection, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+                       update_cols: Sequence[str] | None) -> None:
+        """``INSERT .. ON CONFLICT DO UPDATE`` as one prepared statement over tuples (the writer's hot path).
+
+        Values are stored exactly as SQLAlchemy's SQLite types store them: datetimes as
+        ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC), JSON as text, booleans as 0/1.
+        """
+        cols = tuple(rows[0])
+        upd = tuple(update_cols) if update_cols is not None else tuple(c for c in cols if c not in keys)
+        ck = (table.name, cols, tuple(keys), upd)
+        prepared = _SQLITE_CACHE.get(ck)
+        if prepared is None:
+            conflict = f"ON CONFLICT ({', '.join(keys)}) " + (
+                f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in upd)}" if upd else "DO NOTHING")
+            sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+                   + conflict)
+            convs = tuple(_sqlite_converter(table.c[c].type) for c in cols)
+            prepared = _SQLITE_CACHE[ck] = (sql, convs)
+        sql, convs = prepared
+        params = []
+        for r in rows:
+            if len(r) != len(cols):
+                raise ValueError(f"rows for {table.name} must all have the columns {cols}")
+            params.append(tuple(v if f is None else f(v) for f, v in zip(convs, (r[c] for c in cols), strict=True)))
+        conn.exec_driver_sql(sql, params)
 
     # ------------------------------------------------------------------ writes
     def upsert_run(self, run: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import os
+import struct
 import sys
 import threading
 import time
@@ -96,6 +97,44 @@ def _num(x: Any) -> float | None:
         return None
     v = float(x)
     return v if math.isfinite(v) else None
+
+
+#: One finished episode in the journal: magic, 8 int64, 13 float64 (little-endian, 172 bytes).
+_REC = struct.Struct("<4s8q13d")
+_REC_MAGIC = b"TREP"
+_INT_FIELDS = ("episode", "env_index", "length", "trades", "global_step", "start_ns", "end_ns", "flags")
+_FLOAT_FIELDS = ("reward_sum", "roi_pct", "sharpe", "sortino", "max_drawdown_pct", "fees", "buy_hold_roi_pct",
+                 "final_equity", "wall_time_s", "finished_ts", "win_rate", "profit_factor", "exposure_pct")
+
+
+def _row_from_record(rec: tuple[Any, ...]) -> dict[str, Any]:
+    """An ``episodes`` row from a journal record (a tuple of `_INT_FIELDS` then `_FLOAT_FIELDS`)."""
+    from tradeready_gym.timeframes import format_iso
+
+    ep, env_index, length, trades, step, start_ns, end_ns, flags = rec[:8]
+    (rsum, roi, sharpe, sortino, mdd, fees, bh, feq, wall, ts, win, pf, expo) = rec[8:]
+    return {
+        "episode": int(ep),
+        "env_index": int(env_index),
+        "data_start": format_iso(start_ns) if start_ns >= 0 else None,
+        "data_end": format_iso(end_ns) if end_ns >= 0 else None,
+        "length": int(length),
+        "reward_sum": _num(rsum),
+        "roi_pct": _num(roi),
+        "sharpe": _num(sharpe),
+        "sortino": _num(sortino),
+        "max_drawdown_pct": _num(mdd),
+        "trades": None if trades < 0 else int(trades),
+        "fees": _num(fees),
+        "buy_hold_roi_pct": _num(bh),
+        "final_equity": _num(feq),
+        "terminated": bool(flags & 1),
+        "truncated": bool(flags & 2),
+        "wall_time_s": _num(wall),
+        "global_step": int(step),
+        "finished_at": dt.datetime.fromtimestamp(ts, dt.UTC),
+        "extra": {"win_rate": _num(win), "profit_factor": _num(pf), "exposure_pct": _num(expo)},
+    }
 
 
 def _now_iso() -> str:
@@ -276,7 +315,7 @@ class _Writer:
         for op in ops:
             if op[0] == "register":
                 self._register(store, op[1])
-        episodes: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+        episodes: dict[str, list[tuple[tuple[Any, ...], Any]]] = {}
         for op in ops:
             if op[0] == "episode":
                 episodes.setdefault(op[1], []).append((op[2], op[3]))
@@ -324,14 +363,15 @@ class _Writer:
         meta = {"run_id": run_id, "episode": episode}
         return capture.encode(meta)
 
-    def _episodes(self, store: Any, run_id: str, items: list[tuple[dict[str, Any], Any]]) -> None:
+    def _episodes(self, store: Any, run_id: str, items: list[tuple[tuple[Any, ...], Any]]) -> None:
         st = self.runs.get(run_id)
         if st is None:
             raise RuntimeError(f"episodes of unregistered run {run_id}")
         changed: dict[int, set[str]] = {}
         captures: dict[int, Any] = {}
         rows = []
-        for row, capture in items:
+        for rec, capture in items:
+            row = _row_from_record(rec)
             ep = int(row["episode"])
             rows.append(row)
             st.n += 1
@@ -632,6 +672,7 @@ class TrainingTracker:
         self._env_config: dict[str, Any] = {}
         self._env_ref: Any = None
         self._t_start: np.ndarray = np.zeros(1)
+        self._decision_ns: np.ndarray = np.zeros(0, dtype=np.int64)
         self._journal_fd: int | None = None
         self._journal_lock: Any = None
         self._journal_path: Path | None = None
@@ -673,6 +714,7 @@ class TrainingTracker:
             cfg.setdefault("symbols", list(m.symbols))
             cfg.setdefault("timeframe", m.timeframe)
             cfg["data_range"] = [feed.time_iso(int(feed.start_index)), feed.time_iso(int(feed.end_index))]
+            self._decision_ns = np.asarray(m.open_time, dtype=np.int64) + int(m.interval_ns)
             comps = env.components
             cfg["components"] = {k: type(v).__name__ for k, v in comps.items() if v is not None}
             single_obs = getattr(env, "single_observation_space", None) or env.observation_space
@@ -768,19 +810,19 @@ class TrainingTracker:
         os.write(self._journal_fd, self._journal_head)
         self._journal_bytes = len(self._journal_head)
 
-    def _journal(self, row: dict[str, Any]) -> None:
+    def _journal(self, rec: tuple[Any, ...]) -> None:
         fd = self._journal_fd
         if fd is None:
             return
-        st = self._writer.runs.get(self.run_id) if self._writer is not None else None
-        if self._journal_bytes > _JOURNAL_ROTATE_BYTES and st is not None and st.committed >= self.episodes - 1:
-            # every earlier line is committed: start the journal over
-            os.ftruncate(fd, 0)
-            os.write(fd, self._journal_head)
-            self._journal_bytes = len(self._journal_head)
-        line = json.dumps(row, separators=(",", ":"), default=str).encode() + b"\n"
-        os.write(fd, line)
-        self._journal_bytes += len(line)
+        if self._journal_bytes > _JOURNAL_ROTATE_BYTES:
+            st = self._writer.runs.get(self.run_id) if self._writer is not None else None
+            if st is not None and st.committed >= self.episodes - 1:
+                # every earlier record is committed: start the journal over
+                os.ftruncate(fd, 0)
+                os.write(fd, self._journal_head)
+                self._journal_bytes = len(self._journal_head)
+        os.write(fd, _REC.pack(_REC_MAGIC, *rec))
+        self._journal_bytes += _REC.size
 
     def _close_journal(self, delete: bool) -> None:
         fd, self._journal_fd = self._journal_fd, None
@@ -814,14 +856,14 @@ class TrainingTracker:
         if not self.registered or self.completed:
             return
         core = env._core
-        feed = core.feed
         start = int(core.state.start[0])
-        end = int(core.engine.t[0])
-        history = getattr(env, "history", None)
+        times = self._decision_ns
         capture = None
+        history = getattr(env, "history", None)
         if history is not None:
-            capture = _SingleCapture(feed.market, start, history.equity_curve(), history.fills)
-        self._report(0, metrics, feed.time_iso(start), feed.time_iso(end), terminated, truncated, capture)
+            capture = _SingleCapture(core.feed.market, start, history.equity_curve(), history.fills)
+        self._report(0, metrics, int(times[start]), int(times[int(core.engine.t[0])]), terminated, truncated,
+                     capture)
 
     def on_vector_episodes(self, venv: Any, idx: np.ndarray, metrics: dict[str, np.ndarray],
                            terminated: np.ndarray, truncated: np.ndarray) -> None:
@@ -829,50 +871,39 @@ class TrainingTracker:
         if not self.registered or self.completed:
             return
         core = venv._core
-        feed = core.feed
         starts = core.state.start
         clock = core.engine.t
+        times = self._decision_ns
         for j, i in enumerate(idx.tolist()):
             row = {k: v[j].item() for k, v in metrics.items()}
-            self._report(i, row, feed.time_iso(int(starts[i])), feed.time_iso(int(clock[i])),
+            self._report(i, row, int(times[int(starts[i])]), int(times[int(clock[i])]),
                          bool(terminated[i]), bool(truncated[i]), None)
 
-    def _report(self, env_index: int, metrics: dict[str, Any], data_start: str, data_end: str,
+    def _report(self, env_index: int, metrics: dict[str, Any], start_ns: int, end_ns: int,
                 terminated: bool, truncated: bool, capture: Any) -> None:
+        """Journal the episode (one write) and queue it for the writer; the env thread does nothing else."""
         now = time.perf_counter()
-        finished = _now_iso()
         self.episodes += 1
-        length = int(metrics.get("length", 0))
+        get = metrics.get
+        length = int(get("length", 0))
         self.total_steps += length
-        t0 = self._t_start[env_index] if env_index < self._t_start.shape[0] else now
-        self._t_start[env_index] = now  # the next episode of this env starts now (autoreset)
-        row = {
-            "episode": self.episodes,
-            "env_index": env_index,
-            "data_start": data_start,
-            "data_end": data_end,
-            "length": length,
-            "reward_sum": _num(metrics.get("reward_sum")),
-            "roi_pct": _num(metrics.get("roi_pct")),
-            "sharpe": _num(metrics.get("sharpe")),
-            "sortino": _num(metrics.get("sortino")),
-            "max_drawdown_pct": _num(metrics.get("max_drawdown_pct")),
-            "trades": None if metrics.get("trades") is None else int(metrics["trades"]),
-            "fees": _num(metrics.get("fees")),
-            "buy_hold_roi_pct": _num(metrics.get("buy_hold_roi_pct")),
-            "final_equity": _num(metrics.get("final_equity")),
-            "terminated": bool(terminated),
-            "truncated": bool(truncated),
-            "wall_time_s": now - float(t0),
-            "global_step": self.total_steps,
-            "finished_at": finished,
-            "extra": {"win_rate": _num(metrics.get("win_rate")), "profit_factor": _num(metrics.get("profit_factor")),
-                      "exposure_pct": _num(metrics.get("exposure_pct"))},
-        }
-        self._journal(row)
-        row["finished_at"] = dt.datetime.fromisoformat(finished.replace("Z", "+00:00"))
-        assert self._writer is not None
-        self._writer.submit(("episode", self.run_id, row, capture))
+        t_start = self._t_start
+        t0 = t_start[env_index] if env_index < t_start.shape[0] else now
+        t_start[env_index] = now  # the next episode of this env starts now (autoreset)
+        trades = get("trades")
+        nan = math.nan
+        rec: tuple[Any, ...] = (
+            self.episodes, env_index, length, -1 if trades is None else int(trades), self.total_steps,
+            start_ns, end_ns, (1 if terminated else 0) | (2 if truncated else 0),
+            get("reward_sum", nan), get("roi_pct", nan), get("sharpe", nan), get("sortino", nan),
+            get("max_drawdown_pct", nan), get("fees", nan), get("buy_hold_roi_pct", nan), get("final_equity", nan),
+            now - float(t0), time.time(), get("win_rate", nan), get("profit_factor", nan), get("exposure_pct", nan),
+        )
+        rec = tuple(nan if x is None else x for x in rec)
+        self._journal(rec)
+        writer = self._writer
+        assert writer is not None
+        writer.submit(("episode", self.run_id, rec, capture))
 
     # ------------------------------------------------------------------ manual use
     def report_episode(self, episode_number: int | None = None, metrics: dict[str, Any] | None = None,
@@ -894,7 +925,12 @@ class TrainingTracker:
             if isinstance(episode_number, bool) or not isinstance(episode_number, (int, np.integer)) or episode_number < 1:
                 raise ConfigError(f"episode_number={episode_number!r} is not allowed; allowed: an integer >= 1")
             self.episodes = int(episode_number) - 1
-        self._report(int(m.pop("env_index", 0)), m, m.pop("data_start", None), m.pop("data_end", None),
+        from tradeready_gym.timeframes import parse_time
+
+        span = [m.pop("data_start", None), m.pop("data_end", None)]
+        ns = [-1 if v is None else int(parse_time(v, param=name)) for v, name in zip(span, ("data_start", "data_end"),
+                                                                                     strict=True)]
+        self._report(int(m.pop("env_index", 0)), m, ns[0], ns[1],
                      bool(m.pop("terminated", False)), bool(m.pop("truncated", False)), None)
         return self.episodes
 
@@ -1027,21 +1063,32 @@ def recover_journals(store: Any) -> int:
     return total
 
 
-def _replay(store: Any, path: Path) -> int:
-    head: dict[str, Any] | None = None
+def _read_journal(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The header and the complete episode records of a journal (a record torn by a kill is ignored)."""
+    data = path.read_bytes()
+    cut = data.find(b"\n")
+    if cut < 0:
+        return None, []
+    try:
+        head = json.loads(data[:cut])
+    except ValueError:
+        return None, []
     rows: list[dict[str, Any]] = []
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break  # a line torn by the kill
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if rec.get("type") == "run":
-                head = rec
-            else:
-                rows.append(rec)
+    body = memoryview(data)[cut + 1 :]
+    size = _REC.size
+    by_episode: dict[int, dict[str, Any]] = {}
+    for off in range(0, len(body) - size + 1, size):
+        rec = _REC.unpack_from(body, off)
+        if rec[0] != _REC_MAGIC:
+            break
+        row = _row_from_record(rec[1:])
+        by_episode[row["episode"]] = row
+    rows = [by_episode[k] for k in sorted(by_episode)]
+    return head, rows
+
+
+def _replay(store: Any, path: Path) -> int:
+    head, rows = _read_journal(path)
     if head is None:
         return 0
     run = dict(head["row"])
@@ -1054,9 +1101,6 @@ def _replay(store: Any, path: Path) -> int:
     if head.get("remote") and head.get("register"):
         store.enqueue(run_id, _stamp([{"kind": "run", "dedup_key": f"run:{run_id}", "payload": head["register"]}],
                                      head.get("base_url")))
-    for r in rows:
-        if isinstance(r.get("finished_at"), str):
-            r["finished_at"] = dt.datetime.fromisoformat(r["finished_at"].replace("Z", "+00:00"))
     if rows:
         steps = max(int(r.get("global_step") or 0) for r in rows)
         outbox = []
