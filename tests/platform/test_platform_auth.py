@@ -153,3 +153,34 @@ def _keys_cli(url: str, tmp_path: Path) -> None:
     bad = subprocess.run([exe, "keys", "create", "--account-id", "999"], capture_output=True, text=True, env=env,
                          timeout=120)
     assert bad.returncode != 0 and "account 999 not found" in bad.stderr
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from tradeready_platform.settings import DEFAULT_RATE_LIMITS, Settings
+
+    monkeypatch.setenv("TRADEREADY_HOME", str(tmp_path))
+    monkeypatch.delenv("TRADEREADY_DATABASE_URL", raising=False)
+    s = Settings()
+    assert s.resolved_database_url == f"sqlite:///{tmp_path}/platform.sqlite"
+    assert s.rate_limits == DEFAULT_RATE_LIMITS and s.rate_window_s == 60
+    monkeypatch.setenv("TRADEREADY_DATABASE_URL", "postgresql://u:p@127.0.0.1/db")
+    monkeypatch.setenv("TRADEREADY_RATE_LIMITS", '{"/api/v1/backtest/": 7}')
+    monkeypatch.setenv("TRADEREADY_MAX_SESSIONS_PER_KEY", "4")
+    s = Settings()
+    assert s.resolved_database_url == "postgresql://u:p@127.0.0.1/db"
+    assert s.rate_limits == {"/api/v1/backtest/": 7} and s.max_sessions_per_key == 4
+    with pytest.raises(ValidationError, match="rate_limits"):
+        Settings(rate_limits={"/api/v1/": 0})
+
+
+def test_rate_limit_reset_is_the_window_end() -> None:
+    from tradeready_platform.ratelimit import RateLimiter
+
+    rl = RateLimiter(60)
+    assert rl.hit("k", "/p", 2, now=120.5) == (True, 1, 180, 0)
+    assert rl.hit("k", "/p", 2, now=150.0) == (True, 0, 180, 0)
+    assert rl.hit("k", "/p", 2, now=170.2) == (False, 0, 180, 10)
+    assert rl.hit("k", "/q", 2, now=170.2)[0] is True  # another tier
+    assert rl.hit("k", "/p", 2, now=180.0) == (True, 1, 240, 0)  # a new window
