@@ -84,9 +84,9 @@ def test_start_up_precomputes_the_newest_runs(seeded):
     app = create_local_app(seeded["path"])
     service.clear_cache()
     cli._warm(app)
-    kinds = {(k[2], k[3]) for k in service._CACHE._data}
+    kinds = {(k[2], k[3]) for k in [*service._CACHE._data, *service._SERIES_CACHE._data]}
     big = seeded["ids"]["big"]
     assert ("stats", big) in kinds and ("summary", big) in kinds and ("series", big) in kinds
     # the cached curves are the ones the run page asks for first
-    series_keys = [k for k in service._CACHE._data if k[2] == "series" and k[3] == big]
+    series_keys = [k for k in service._SERIES_CACHE._data if k[2] == "series" and k[3] == big]
     assert series_keys[0][5] == (("roi_pct", "sharpe", "reward_sum", "max_drawdown_pct"), "episode", 2000)

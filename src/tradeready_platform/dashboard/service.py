@@ -127,12 +127,16 @@ class _LRU:
             self._data.clear()
 
 
+#: Small results (list aggregates and sparklines, cards and best/worst): about 2 kB each.
 _CACHE = _LRU(4096)
+#: Downsampled curves: up to about 0.5 MB each (several series of 2,000 points), so fewer are kept.
+_SERIES_CACHE = _LRU(64)
 
 
 def clear_cache() -> None:
     """Forget every cached result (they are also replaced whenever a run's version changes)."""
     _CACHE.clear()
+    _SERIES_CACHE.clear()
 
 
 def _run_version(run: Run) -> tuple[Any, ...]:
@@ -607,10 +611,10 @@ def _cached_episode_series(
     out: dict[str, dict[str, Any]] = {}
     if em:
         key = _cache_key(session, "series", run, (em, x, max_points))
-        hit = _CACHE.get(key)
+        hit = _SERIES_CACHE.get(key)
         if hit is None:
             hit = _episode_series(session, run.id, list(em), x, max_points)
-            _CACHE.put(key, hit)
+            _SERIES_CACHE.put(key, hit)
         out.update(hit)
     if sm:
         out.update(_episode_series(session, run.id, sm, x, max_points))
