@@ -8,6 +8,7 @@ within one refresh interval, and polling must pause in a hidden tab.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from tradeready_platform.dashboard.downsample import MAX_POINTS
 from tradeready_platform.dashboard.smoothing import ema_debiased, rolling_mean
 
 from .browser import launch, screenshot, watch
-from .golden import EMA_06, ROLL_2, VALUES
+from .golden import EMA_06, ROLL_2, ROLL_3, ROLL_3_IN, VALUES
 from .seeding import episode_rows
 
 API = "/api/v1/dashboard"
@@ -122,8 +123,9 @@ def test_run_page_charts_equal_api_and_python_smoothing(ctx, local_url, seeded):
         _same(raw, s["y"])
         _same(smooth, ema_debiased(s["y"], 0.6))
     # the page's smoother equals the hand-computed golden numbers
-    _same(page.evaluate(f"TRSmoothing.emaDebiased({VALUES!r}.map(v => v === 'None' ? null : v), 0.6)".replace("None", "null")), EMA_06)
-    _same(page.evaluate("TRSmoothing.rollingMean([1, 2, 4, null, 3], 2)"), ROLL_2)
+    _same(page.evaluate(f"TRSmoothing.emaDebiased({json.dumps(VALUES)}, 0.6)"), EMA_06)
+    _same(page.evaluate(f"TRSmoothing.rollingMean({json.dumps(VALUES)}, 2)"), ROLL_2)
+    _same(page.evaluate(f"TRSmoothing.rollingMean({json.dumps(ROLL_3_IN)}, 3)"), ROLL_3)
     # cards
     assert page.locator('[data-card="Episodes"]').inner_text() == "3,000"
     screenshot(page, "run-1280x800")
