@@ -29,6 +29,7 @@ import re
 import socket
 import textwrap
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,16 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def docs_env(real_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def docs_env(real_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    saved = dict(os.environ)  # a block may set variables (os.environ[...] = ...): none outlives the page
+    try:
+        yield _docs_env(real_cache, tmp_path, monkeypatch)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _docs_env(real_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     nowhere = f"http://127.0.0.1:{_closed_port()}"
