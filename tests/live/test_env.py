@@ -54,6 +54,7 @@ def _probe():
         ({"observation_features": ["nope"]}, "observation_features"),
         ({"lookback_window": 0}, "lookback_window"),
         ({"history_bars": 2}, "history_bars"),
+        ({"history_bars": 10**6}, "history_bars"),
         ({"binance_ws_url": "ftp://x"}, "ws_url"),
         ({"render_mode": "human"}, "render_mode"),
     ],

@@ -190,10 +190,14 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
             from tradeready_gym.envs.presets import history_bars as default_history
 
             history_bars = default_history(probe.observer) + 1  # type: ignore[arg-type]
-        if isinstance(history_bars, bool) or not isinstance(history_bars, int) or history_bars < self._min_index + 1:
+        from tradeready_gym.live.feed import KEEP_BARS
+
+        if isinstance(history_bars, bool) or not isinstance(history_bars, int) or not (
+            self._min_index + 1 <= history_bars <= KEEP_BARS
+        ):
             raise ConfigError(
-                f"history_bars={history_bars!r} is too small; allowed: an integer >= {self._min_index + 1} "
-                "(the observation's warm-up and lookback)"
+                f"history_bars={history_bars!r} is not allowed; allowed: an integer in {self._min_index + 1} .. "
+                f"{KEEP_BARS} (at least the observation's warm-up and lookback)"
             )
         self.history_bars = int(history_bars)
         self.history_start_ms = None if history_start is None else _to_ms(history_start)

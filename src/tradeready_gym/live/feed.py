@@ -49,11 +49,13 @@ import numpy as np
 from tradeready_gym.errors import ConfigError, DataError
 from tradeready_gym.timeframes import timeframe_ns
 
-__all__ = ["Bar", "FeedConfig", "FeedError", "FeedState", "FeedTimeout", "Kline", "LiveFeed"]
+__all__ = ["KEEP_BARS", "Bar", "FeedConfig", "FeedError", "FeedState", "FeedTimeout", "Kline", "LiveFeed"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WS_URL = "wss://stream.binance.com:9443"
+#: Final bars kept in memory behind the newest (older ones are dropped; `bars` cannot return them).
+KEEP_BARS = 20_000
 DEFAULT_REST_URL = "https://api.binance.com"
 
 
@@ -490,8 +492,18 @@ class LiveFeed:
                 for t in range(start, new, self.interval_ms):
                     self._bar_done.setdefault(t, now)
                 self._frontier = new
+                self._prune(new)
                 self._stale = False
                 self._cond.notify_all()
+
+    def _prune(self, frontier: int) -> None:
+        """Forget bars more than `KEEP_BARS` before the frontier (bounded memory over long sessions)."""
+        if len(self._bar_done) <= 2 * KEEP_BARS:
+            return
+        cut = frontier - KEEP_BARS * self.interval_ms
+        self._bar_done = {t: v for t, v in self._bar_done.items() if t >= cut}
+        for j, finals in enumerate(self._finals):
+            self._finals[j] = {t: k for t, k in finals.items() if t >= cut}
 
     def _gap_behind(self, j: int, open_ms: int) -> bool:
         sf = self._sym_frontier[j]
