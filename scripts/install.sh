@@ -8,3 +8,5 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[dev,sb3,plot,server,live,torchrl,video,rllib]"
+# compile every numba kernel once (cached), so that the first env step of later runs is fast
+.venv/bin/tradeready warmup --quiet

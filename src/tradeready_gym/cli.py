@@ -15,13 +15,14 @@ def _add_subcommands() -> None:
     global _added
     if _added:
         return
-    from tradeready_gym import _cli_data, _cli_run
+    from tradeready_gym import _cli_data, _cli_run, _cli_warmup
 
     app.add_typer(_cli_data.app, name="data")
     from tradeready_gym import _cli_runs
 
     app.add_typer(_cli_runs.app, name="runs")
     app.command("episode")(_cli_run.episode)
+    app.command("warmup")(_cli_warmup.warmup)
     from tradeready_gym import _cli_pipeline
 
     for _name in ("train", "evaluate", "walkforward", "compare", "report"):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from tradeready_gym.engine._kernel import NO_NRT
+from tradeready_gym._jit import helper, kernel
 
 __all__ = ["continuous_env", "continuous_orders", "discrete_env", "discrete_orders"]
 
 
-@njit(cache=True, inline="always")
+@helper
 def discrete_env(actions, j, fraction, t, close, equity, cash, qty, out, i):  # type: ignore[no-untyped-def]
     """`discrete_orders` for env ``i``."""
     a = actions[i]
@@ -24,7 +23,7 @@ def discrete_env(actions, j, fraction, t, close, equity, cash, qty, out, i):  # 
             out[i, j] = -held
 
 
-@njit(cache=True, inline="always")
+@helper
 def continuous_env(actions, j, fraction, dead_zone, t, close, equity, cash, qty, out, i):  # type: ignore[no-untyped-def]
     """`continuous_orders` for env ``i``."""
     a = actions[i, 0]
@@ -39,7 +38,7 @@ def continuous_env(actions, j, fraction, dead_zone, t, close, equity, cash, qty,
         out[i, j] = -min(notional / price, held)
 
 
-@njit(cache=True, nogil=True, **NO_NRT)
+@kernel(nogil=True, nrt=False)
 def discrete_orders(
     actions: np.ndarray,
     j: int,
@@ -56,7 +55,7 @@ def discrete_orders(
         discrete_env(actions, j, fraction, t, close, equity, cash, qty, out, i)
 
 
-@njit(cache=True, nogil=True, **NO_NRT)
+@kernel(nogil=True, nrt=False)
 def continuous_orders(
     actions: np.ndarray,
     j: int,

@@ -10,14 +10,14 @@ send a "naked" sell; the engine clips buys to what the cash affords.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
-from numba import njit
 
+from tradeready_gym._jit import kernel
 from tradeready_gym.actions._kernels import continuous_orders, discrete_orders
-from tradeready_gym.envs.base import Component
+from tradeready_gym.components import Component
 from tradeready_gym.errors import ConfigError, InvalidActionError
 
 __all__ = [
@@ -25,9 +25,18 @@ __all__ = [
     "ContinuousActions",
     "DiscreteActions",
     "PortfolioWeightActions",
+    "SchemeParams",
     "TargetExposureActions",
 ]
 
+
+
+class SchemeParams(NamedTuple):
+    """What a compiled step reads of a single-asset scheme (`DiscreteActions.compiled_params`)."""
+
+    asset: int
+    trade_fraction: float
+    dead_zone: float
 
 
 class ActionScheme(Component):
@@ -72,7 +81,7 @@ class ActionScheme(Component):
         return np.asarray(self.state.engine.equity, dtype=np.float64)
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _copy_in_range(actions: np.ndarray, n: int, out: np.ndarray) -> bool:
     """Copy ``actions`` into ``out`` while each is in ``0..n-1``; False at the first that is not."""
     for i in range(actions.shape[0]):
@@ -134,7 +143,20 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _check_levels(levels: Any) -> np.ndarray:
+    try:
+        lv = np.array(list(levels), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError(f"levels={levels!r} must be a non-empty list of numbers in [0, 1]") from None
+    if lv.ndim != 1 or lv.size == 0 or not np.isfinite(lv).all() or (lv < 0).any() or (lv > 1).any():
+        raise ConfigError(f"levels={list(levels)!r} must be a non-empty list of numbers in [0, 1]")
+    lv.setflags(write=False)
+    return lv
+
+
 def _check_fraction(name: str, value: float, *, upper: float = 1.0) -> float:
+    if isinstance(value, (bool, str, bytes)):
+        raise ConfigError(f"{name}={value!r} is not a number; allowed: 0 < {name} <= {upper}")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -186,6 +208,10 @@ class _SingleAssetScheme(ActionScheme):
     def bind(self, state: Any) -> None:
         self._check_asset(self._asset, state)
         super().bind(state)
+
+    def compiled_params(self) -> SchemeParams:
+        """What the compiled steps read: the traded column, the trade fraction and the dead zone."""
+        return SchemeParams(self._asset, self._trade_fraction, float(getattr(self, "_dead_zone", 0.0)))
 
 
 class DiscreteActions(_SingleAssetScheme):
@@ -309,8 +335,17 @@ class PortfolioWeightActions(ActionScheme):
     """
 
     def __init__(self, band: float = 0.01) -> None:
-        self.band = _check_fraction("band", band)
+        self.band = band
         self._space: gym.spaces.Box | None = None
+
+    @property
+    def band(self) -> float:
+        """Minimum gap, as a fraction of equity, that triggers a trade (0 < band <= 1)."""
+        return self._band
+
+    @band.setter
+    def band(self, value: float) -> None:
+        self._band = _check_fraction("band", value)
 
     def bind(self, state: Any) -> None:
         super().bind(state)
@@ -365,24 +400,65 @@ class TargetExposureActions(ActionScheme):
         band: float = 0.01,
         mix: Sequence[float] | None = None,
     ) -> None:
-        lv = np.asarray(list(levels), dtype=np.float64)
-        if lv.ndim != 1 or lv.size == 0 or not np.isfinite(lv).all() or (lv < 0).any() or (lv > 1).any():
-            raise ConfigError(f"levels={list(levels)!r} must be a non-empty list of numbers in [0, 1]")
-        self.levels = lv
-        self.band = _check_fraction("band", band)
-        self.mix = None if mix is None else np.asarray(list(mix), dtype=np.float64)
-        if self.mix is not None and (
-            self.mix.ndim != 1 or (self.mix < 0).any() or not np.isfinite(self.mix).all() or self.mix.sum() <= 0
-        ):
-            raise ConfigError(f"mix={list(mix or [])!r} must be non-negative weights with a positive sum")
-        self._space = gym.spaces.Discrete(lv.size + 1)
+        self._levels = _check_levels(levels)
+        self.band = band
+        self._mix: np.ndarray | None = None
+        self.mix = mix
+        self._space = gym.spaces.Discrete(self._levels.size + 1)
+
+    @property
+    def levels(self) -> np.ndarray:
+        """The exposure levels of actions ``1 ..`` (read-only: their number fixes the action space)."""
+        return self._levels
+
+    @levels.setter
+    def levels(self, value: Sequence[float]) -> None:
+        raise ConfigError(
+            f"levels={value!r} cannot be set: the number of levels fixes the action space; allowed: build a new "
+            "TargetExposureActions(levels)"
+        )
+
+    @property
+    def band(self) -> float:
+        """Minimum gap, as a fraction of equity, that triggers a trade (0 < band <= 1)."""
+        return self._band
+
+    @band.setter
+    def band(self, value: float) -> None:
+        self._band = _check_fraction("band", value)
+
+    @property
+    def mix(self) -> np.ndarray | None:
+        """Weights of the assets inside the invested part (None: equal), one per symbol."""
+        return self._mix
+
+    @mix.setter
+    def mix(self, value: Sequence[float] | None) -> None:
+        if value is None:
+            self._mix = None
+            return
+        try:
+            m = np.array(list(value), dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ConfigError(f"mix={value!r} must be non-negative weights with a positive sum") from None
+        if m.ndim != 1 or (m < 0).any() or not np.isfinite(m).all() or m.sum() <= 0:
+            raise ConfigError(f"mix={list(value)!r} must be non-negative weights with a positive sum")
+        if self._state is not None:
+            self._check_mix(m, self._state)
+        m.setflags(write=False)
+        self._mix = m
+
+    @staticmethod
+    def _check_mix(mix: np.ndarray, state: Any) -> None:
+        if mix.size != state.n_symbols:
+            raise ConfigError(
+                f"mix has {mix.size} weights; allowed: one per symbol ({state.n_symbols}: {list(state.symbols)})"
+            )
 
     def bind(self, state: Any) -> None:
+        if self._mix is not None:
+            self._check_mix(self._mix, state)
         super().bind(state)
-        if self.mix is not None and self.mix.size != state.n_symbols:
-            raise ConfigError(
-                f"mix has {self.mix.size} weights; allowed: one per symbol ({state.n_symbols}: {list(state.symbols)})"
-            )
 
     @property
     def action_space(self) -> gym.spaces.Discrete:

@@ -11,8 +11,9 @@ State layout (account index first):
   (read-only, shared).
 * ``prm``    (N_PRM,) float64: config scalars (``X_*``); ``symtab`` (S, 2): lot step, min notional.
 
-Speed notes: the helpers are inlined into the two step kernels, which are compiled without the
-reference-counting runtime (``_nrt=False``: they create views, never new arrays), so no atomic
+Speed notes: the per-account helpers (`tradeready_gym._jit.helper`) are compiled once each and
+called; LLVM inlines the small ones into their callers. The kernels and helpers are compiled without
+the reference-counting runtime (``_nrt=False``: they create views, never new arrays), so no atomic
 reference-count updates happen per account. `step_kernel_parallel` splits the accounts over
 threads with ``prange``; each account only writes its own rows, so it gives bit-for-bit the
 results of `step_kernel`.
@@ -24,7 +25,9 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from tradeready_gym._jit import helper, kernel, kernel_twins
 
 # market fields
 M_OPEN, M_HIGH, M_LOW, M_CLOSE, M_QV, M_FILLED = 0, 1, 2, 3, 4, 5
@@ -70,6 +73,8 @@ N_POS = 4
 O_SYM, O_SIDE, O_KIND, O_QTY, O_PRICE, O_ID, O_RESERVED = 0, 1, 2, 3, 4, 5, 6
 N_ORD = 7
 K_MARKET, K_LIMIT, K_STOP, K_TAKE_PROFIT, K_LIQUIDATION = 0, 1, 2, 3, 4
+# the kinds as the float64 the order and fill tables hold: every helper then gets one argument type
+_KF_MARKET, _KF_LIQUIDATION = float(K_MARKET), float(K_LIQUIDATION)
 
 # fill columns
 F_SYM, F_SIDE, F_QTY, F_PRICE, F_FEE, F_KIND, F_BAR, F_AT_CLOSE, F_OID, F_SLIP = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -114,7 +119,7 @@ NO_NRT: dict[str, Any] = {"_nrt": False}
 PARALLEL_MIN_ACCOUNTS = 128
 
 
-@njit(cache=True, inline="always")
+@helper
 def _slip(prm, notional, qv):
     kind = prm[X_SLIP_KIND]
     if kind == 0.0:
@@ -129,7 +134,7 @@ def _slip(prm, notional, qv):
     return bps * 1e-4
 
 
-@njit(cache=True, inline="always")
+@helper
 def _floor_lot(q, step):
     if step > 0.0:
         # float floor: an integer count of lots would overflow for huge orders (1e30 / 1e-8)
@@ -141,7 +146,7 @@ def _floor_lot(q, step):
     return q
 
 
-@njit(cache=True, inline="always")
+@helper
 def _fee_rate(prm, acct, i, kind):
     """The fee rate of a fill of ``kind``: the maker rate for limit and take-profit fills under a
     maker/taker model, else the account's (taker / percentage) rate."""
@@ -150,7 +155,7 @@ def _fee_rate(prm, acct, i, kind):
     return acct[i, A_FEE_RATE]
 
 
-@njit(cache=True, inline="always")
+@helper
 def _apply_fill(acct, pos, fills, prm, i, s, side, q, px, kind, bar, at_close, oid, slip_cost):
     """Book a fill of ``q > 0`` at ``px`` on the account: cash, position, PnL, fee, record."""
     notional = q * px
@@ -213,7 +218,7 @@ def _apply_fill(acct, pos, fills, prm, i, s, side, q, px, kind, bar, at_close, o
         acct[i, A_STEP_FILLS] = n + 1
 
 
-@njit(cache=True, inline="always")
+@helper
 def _gross_other(mkt, pos, i, s_skip, bar):
     g = 0.0
     for s in range(pos.shape[1]):
@@ -222,7 +227,7 @@ def _gross_other(mkt, pos, i, s_skip, bar):
     return g
 
 
-@njit(cache=True, inline="always")
+@helper
 def _cost_price(prm, side, ref, slip):
     """The fill price of a market-like order: spread and slippage against the trader."""
     if side > 0.0:
@@ -230,7 +235,7 @@ def _cost_price(prm, side, ref, slip):
     return ref * (1.0 - prm[X_HALF_SPREAD]) * (1.0 - slip)
 
 
-@njit(cache=True, inline="always")
+@helper
 def _margin_limit(max_gross, other, px, reducing, q0):
     """Margin mode: the largest quantity at ``px`` that keeps gross exposure within ``max_gross``."""
     room = (max_gross - other) / px
@@ -239,7 +244,7 @@ def _margin_limit(max_gross, other, px, reducing, q0):
     return reducing + room if reducing > 0.0 else max(room - abs(q0), 0.0)
 
 
-@njit(cache=True, inline="always")
+@helper
 def _trade(
     mkt,
     acct,
@@ -388,7 +393,7 @@ def _trade(
     return q
 
 
-@njit(cache=True, inline="always")
+@helper
 def _remove_order(orders, acct, pos, i, k, n_active):
     """Drop order slot ``k`` (releasing its reservation) and compact the rest; returns new count."""
     reserved = orders[i, k, O_RESERVED]
@@ -415,7 +420,7 @@ def _remove_order(orders, acct, pos, i, k, n_active):
     return n_active - 1
 
 
-@njit(cache=True, inline="always")
+@helper
 def count_orders(orders, i):
     n = 0
     for k in range(orders.shape[1]):
@@ -426,7 +431,7 @@ def count_orders(orders, i):
     return n
 
 
-@njit(cache=True, inline="always")
+@helper
 def _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b):
     """Check pending orders against bar ``b``: stop-losses first (the worse case), then the rest."""
     n = count_orders(orders, i)
@@ -496,7 +501,7 @@ def _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b):
             )
 
 
-@njit(cache=True, inline="always")
+@helper
 def _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b):
     """Borrow cost, liquidation (margin), equity at close[b] and the running episode statistics."""
     S = pos.shape[1]
@@ -543,7 +548,7 @@ def _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b):
                     side,
                     abs(q),
                     px,
-                    K_LIQUIDATION,
+                    _KF_LIQUIDATION,
                     b,
                     1.0,
                     -1.0,
@@ -600,7 +605,7 @@ def layout(n_accounts: int, n_symbols: int, max_orders: int) -> dict[str, tuple[
     return out
 
 
-@njit(cache=True, inline="always")
+@helper
 def unpack(state, n, s):
     """Views of the parts of the state buffer: prm, symtab, acct, pos, orders, fills."""
     o = int(state[X_MAX_ORDERS])
@@ -619,7 +624,7 @@ def unpack(state, n, s):
     return prm, symtab, acct, pos, orders, fills
 
 
-@njit(cache=True, inline="always")
+@helper
 def _check_step(mkt, clock, oq, active):
     """The error code of a step (see `step_kernel`): 0 when every active account can step."""
     for i in range(oq.shape[0]):
@@ -629,7 +634,7 @@ def _check_step(mkt, clock, oq, active):
     return ERR_OK
 
 
-@njit(cache=True, inline="always")
+@helper
 def _check_account(mkt, clock, oq, active, i):
     """The error code of account ``i``'s step (see `step_kernel`): 0 when it can step."""
     if not active[i]:
@@ -643,7 +648,7 @@ def _check_account(mkt, clock, oq, active, i):
     return ERR_OK
 
 
-@njit(cache=True, inline="always")
+@helper
 def _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_close):
     """One account's step: market orders (sells first), pending orders, then the mark."""
     S = pos.shape[1]
@@ -669,7 +674,7 @@ def _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_c
                 -q,
                 mkt[fb, s, fld],
                 t,
-                K_MARKET,
+                _KF_MARKET,
                 fb,
                 flag,
                 -1.0,
@@ -693,7 +698,7 @@ def _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_c
                 q,
                 mkt[fb, s, fld],
                 t,
-                K_MARKET,
+                _KF_MARKET,
                 fb,
                 flag,
                 -1.0,
@@ -706,8 +711,7 @@ def _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_c
     clock[i] = b
 
 
-@njit(cache=True, **NO_NRT)
-def step_kernel(mkt, state, clock, oq, active):
+def _step_all(mkt, state, clock, oq, active):  # type: ignore[no-untyped-def]
     """Advance every active account by one bar. Returns 0, or an error code and changes nothing.
 
     ``state`` is the one float64 buffer holding parameters and every account table (few arguments
@@ -721,31 +725,19 @@ def step_kernel(mkt, state, clock, oq, active):
         return code
     prm, symtab, acct, pos, orders, fills = unpack(state, oq.shape[0], oq.shape[1])
     at_close = prm[X_FILL_CLOSE] != 0.0
-    for i in range(acct.shape[0]):
-        if active[i]:
-            _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_close)
-    return ERR_OK
-
-
-@njit(cache=True, parallel=True, **NO_NRT)
-def step_kernel_parallel(mkt, state, clock, oq, active):
-    """`step_kernel` with the accounts split over threads (for large batches).
-
-    Accounts are independent (each reads the shared market and writes only its own rows), so every
-    account ends in exactly the state the serial kernel gives it.
-    """
-    code = _check_step(mkt, clock, oq, active)
-    if code != ERR_OK:
-        return code
-    prm, symtab, acct, pos, orders, fills = unpack(state, oq.shape[0], oq.shape[1])
-    at_close = prm[X_FILL_CLOSE] != 0.0
     for i in prange(acct.shape[0]):
         if active[i]:
             _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_close)
     return ERR_OK
 
 
-@njit(cache=True)
+#: `_step_all` account by account, and with the accounts split over threads (large batches).
+#: Accounts are independent (each reads the shared market and writes only its own rows), so every
+#: account ends in exactly the state the serial kernel gives it.
+step_kernel, step_kernel_parallel = kernel_twins(_step_all, nrt=False)
+
+
+@kernel
 def reset_kernel(mkt, acct, pos, orders, clock, start, mask, balance):
     """Reset the accounts where ``mask`` is true to ``balance`` cash at bar ``start[i]``."""
     for i in range(acct.shape[0]):

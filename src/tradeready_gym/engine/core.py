@@ -26,7 +26,7 @@ from tradeready_gym.engine.config import EngineConfig
 from tradeready_gym.engine.metrics import EpisodeMetrics, metrics_row, metrics_table, periods_per_year
 from tradeready_gym.errors import ConfigError, DataError, InvalidOrderError
 
-__all__ = ["FILL_KINDS", "ORDER_KINDS", "Engine", "Fill", "Order", "Window"]
+__all__ = ["FILL_KINDS", "ORDER_KINDS", "Engine", "Fill", "Order", "Window", "decode_fill_row"]
 
 FILL_KINDS = {
     K.K_MARKET: "market",
@@ -109,8 +109,6 @@ class Engine:
         market: the candles (`MarketData`); at least 2 bars.
         config: an `EngineConfig` (defaults when None).
         n_accounts: number of independent accounts, >= 1.
-        reserve: ``(floats, ints)`` extra zeroed slots at the end of the engine's float64 and int64
-            blocks, for a caller that packs its own step arrays beside the engine's (see `reserved_room`).
 
     State (read-only numpy views, account index first, updated in place by `step` / `reset`):
         ``t`` (N,) int64 clock; ``cash``, ``equity``, ``position_value``, ``unrealized_pnl``,
@@ -138,8 +136,6 @@ class Engine:
         market: MarketData,
         config: EngineConfig | None = None,
         n_accounts: int = 1,
-        *,
-        reserve: tuple[int, int] = (0, 0),
     ) -> None:
         if not isinstance(market, MarketData):
             raise ConfigError(f"market={type(market).__name__} is not allowed; allowed: a MarketData")
@@ -160,17 +156,12 @@ class Engine:
         self.periods_per_year = periods_per_year(self.interval_ns)
         self._sym_index = {s: j for j, s in enumerate(self.symbols)}
 
-        # Two blocks hold every array a compiled step reads or writes, so a caller can hand the
-        # kernel a few arguments instead of many (each costs the dispatcher): float64 =
-        # market | state | room reserved by the caller; int64 = clock | room reserved by the caller.
-        f_reserve, i_reserve = (int(reserve[0]), int(reserve[1]))
+        # one float64 block holds the market and the state (parameters and every account table),
+        # so a compiled step takes few arguments (`kernel_arrays`)
         lay = K.layout(N, S, cfg.max_orders)
         n_mkt = T * S * K.N_MKT
         n_state = int(lay["total"][0])
-        self._f64 = np.zeros(n_mkt + n_state + f_reserve, dtype=np.float64)
-        self._i64 = np.zeros(N + i_reserve, dtype=np.int64)
-        #: Offsets of the blocks' parts: market, state and reserved room in ``_f64``, reserved room in ``_i64``.
-        self._offsets = (0, n_mkt, n_mkt + n_state, N)
+        self._f64 = np.zeros(n_mkt + n_state, dtype=np.float64)
         mkt = self._f64[:n_mkt].reshape(T, S, K.N_MKT)
         mkt[:, :, K.M_OPEN] = market.open
         mkt[:, :, K.M_HIGH] = market.high
@@ -193,9 +184,7 @@ class Engine:
         self._pos = part("pos")
         self._orders = part("orders")
         self._fills = part("fills")
-        self._clock = self._i64[:N]
-        #: The room reserved by the caller (``reserve``), in each block.
-        self.reserved_room = (self._f64[n_mkt + n_state :], self._i64[N:])
+        self._clock = np.zeros(N, dtype=np.int64)
         self._all = np.ones(N, dtype=np.bool_)
         # kept writeable (never written): a read-only array would need its own compiled kernel
         self._no_orders = np.zeros((N, S), dtype=np.float64)
@@ -243,8 +232,23 @@ class Engine:
         self.qty = _ro(p[:, :, K.P_QTY])
         self.avg_price = _ro(p[:, :, K.P_AVG])
         self.reserved_qty = _ro(p[:, :, K.P_RES_QTY])
+        #: ``(N, K)`` every account scalar (columns ``A_*`` of `tradeready_gym.engine._kernel`), read-only.
+        self.account_table = _ro(a)
+        #: ``(N, S, P)`` every position column (``P_*``), read-only.
+        self.position_table = _ro(p)
+        #: ``(N, M, R)`` the fills of each account's last step (columns ``F_*``; `decode_fill_row`), read-only.
+        self.fill_table = _ro(self._fills)
         self._close = market.close
         self.reset(0)
+
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mkt, state, clock)``: the arrays a compiled step reads and writes (see `_kernel.step_kernel`).
+
+        ``mkt`` (T, S, 6) read-only market fields; ``state`` the float64 block of parameters and
+        account tables (`_kernel.unpack`); ``clock`` (N,) int64. The engine's compiled step and the
+        env's fused step both take these; nothing else is written into them.
+        """
+        return self._mkt, self._state, self._clock
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self, start: int | np.ndarray = 0, accounts: np.ndarray | None = None) -> None:
@@ -400,20 +404,18 @@ class Engine:
         out = []
         ot = self.market.open_time
         for row in self._fills[i, :n]:
-            bar = int(row[K.F_BAR])
-            time = int(ot[bar]) + (self.interval_ns if row[K.F_AT_CLOSE] else 0)
-            oid = int(row[K.F_OID])
+            s, side, qty, price, fee, kind, bar, at_close, oid, slip = decode_fill_row(row.tolist())
             out.append(
                 Fill(
-                    symbol=self.symbols[int(row[K.F_SYM])],
-                    side="buy" if row[K.F_SIDE] > 0 else "sell",
-                    quantity=float(row[K.F_QTY]),
-                    price=float(row[K.F_PRICE]),
-                    fee=float(row[K.F_FEE]),
-                    time=time,
-                    kind=FILL_KINDS[int(row[K.F_KIND])],
-                    order_id=oid if oid > 0 else None,
-                    slippage=float(row[K.F_SLIP]),
+                    symbol=self.symbols[s],
+                    side=side,
+                    quantity=qty,
+                    price=price,
+                    fee=fee,
+                    time=int(ot[bar]) + (self.interval_ns if at_close else 0),
+                    kind=kind,
+                    order_id=oid,
+                    slippage=slip,
                 )
             )
         return out
@@ -597,6 +599,41 @@ class Engine:
             f"Engine({list(self.symbols)}, {self.market.timeframe}, {self.n_bars} bars, "
             f"n_accounts={self.n_accounts}, mode={self.config.mode!r}, fill={self.config.fill!r})"
         )
+
+
+FillRow = tuple[int, str, float, float, float, str, int, bool, int | None, float]
+
+
+def decode_fill_row(row: list[float]) -> FillRow:
+    """One row of the engine's fill table (``row.tolist()``, columns ``F_*``) as plain values.
+
+    Returns ``(symbol index, side, quantity, price, fee, kind, bar, at_close, order_id, slippage)``:
+    side ``"buy"`` / ``"sell"``, kind a `FILL_KINDS` name, ``bar`` the bar it filled in (its open
+    time, or its close time when ``at_close``), ``order_id`` None for market orders and
+    liquidations. The one decoder of the table: `Engine.last_fills` and the env's
+    ``info["filled_orders"]`` both use it.
+    """
+    sym, side, qty, price, fee, kind, bar, at_close, oid, slip = row
+    return (
+        int(sym),
+        "buy" if side > 0 else "sell",
+        qty,
+        price,
+        fee,
+        _KIND_NAMES[kind],
+        int(bar),
+        at_close != 0.0,
+        int(oid) if oid > 0 else None,
+        slip,
+    )
+
+
+_KIND_NAMES = {float(code): name for code, name in FILL_KINDS.items()}
+# `decode_fill_row` unpacks the table's columns in this order
+assert (K.F_SYM, K.F_SIDE, K.F_QTY, K.F_PRICE, K.F_FEE, K.F_KIND, K.F_BAR, K.F_AT_CLOSE, K.F_OID, K.F_SLIP) == tuple(
+    range(10)
+)
+assert K.N_FILL == 10
 
 
 def _finite(value: object, name: str) -> float:

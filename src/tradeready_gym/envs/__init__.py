@@ -21,8 +21,8 @@ __all__ = [
 ]
 
 _WHERE = {
-    "BatchState": "tradeready_gym.envs.base",
-    "Component": "tradeready_gym.envs.base",
+    "BatchState": "tradeready_gym.components",
+    "Component": "tradeready_gym.components",
     "DataFeed": "tradeready_gym.envs.feed",
     "Portfolio": "tradeready_gym.envs.portfolio",
     "TradingEnv": "tradeready_gym.envs.trading_env",

@@ -1,23 +1,23 @@
-"""One compiled call for a whole step of the standard pipeline.
+"""`FusedStep`: a whole step of the standard pipeline in one compiled call, for any number of envs.
 
-`BatchCore` uses it when every component is a built-in with a compiled rule: `DiscreteActions` or
-`ContinuousActions`, the engine, `PnLReward`, `WindowObserver`, `StandardStopper` and
-`DefaultInformer`. The step is made of the per-env rules the components' own batch kernels loop
-over (`discrete_env` / `continuous_env`, the engine's `_step_account`, `pnl_env`, `_observe_env`,
-`_stop_env`, `_env_numbers`), in the components' order, so both paths give identical results
-(`tests/envs/test_fused.py`); it only saves the Python work between them. Any other component
-makes the env use the component-by-component path.
+`BatchCore` uses it when every component is a built-in with a compiled rule (`FusedStep.covers`):
+`DiscreteActions` or `ContinuousActions`, the engine, `PnLReward`, `WindowObserver`,
+`StandardStopper` and `DefaultInformer`. The step is made of the per-env rules the components' own
+batch kernels loop over (`discrete_env` / `continuous_env`, the engine's `_step_account`,
+`pnl_env`, `_observe_env`, `_stop_env`, `_env_numbers`), in the components' order, so both paths
+give identical results (`tests/envs/test_fused.py`); it only saves the Python work between them.
 
-Three drivers run the same per-env body (`_env_orders`, then `_env_outcome`):
+One object owns everything the compiled step needs besides the engine and the feature rows: its
+eligibility, the settings copied from the components (`FusedStep.refresh`, through each component's
+``compiled_params()``), and the small per-env arrays. They live in two blocks (one float64, one
+int64) laid out by `FusedLayout`, the same layout for every number of envs, so the compiled step
+takes seven arguments for one env or a thousand. `BatchState`'s per-env arrays (steps, start, end,
+max_steps, prev_equity) are views of the blocks.
 
-- `fused_step`: a batch, env by env;
-- `fused_step_parallel`: a large batch, the envs split over threads;
-- `fused_step_single`: the single env. Its arrays are views of the engine's two blocks (float64:
-  market | engine state | the env's small arrays; int64: clock | the env's small arrays), so the
-  call takes five arguments: the dispatcher spends about 60-100 ns on each array argument, a large
-  share of a one-env step.
-
-None of them allocates, so they are compiled without the reference-counting runtime.
+One Python body (`_fused_all`) is compiled twice (`tradeready_gym._jit.kernel_twins`): env by env
+(`fused_step`) and with the envs split over threads (`fused_step_parallel`, batches of at least
+``PARALLEL_MIN_ACCOUNTS``; every value is bit-for-bit the serial one, since each env depends on its
+own account only). Neither allocates, so both run without the reference-counting runtime.
 """
 
 from __future__ import annotations
@@ -26,11 +26,20 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from tradeready_gym._jit import helper, kernel_twins
 from tradeready_gym.actions._kernels import continuous_env, discrete_env
 from tradeready_gym.engine import _kernel as K
-from tradeready_gym.informers._kernels import N_INFO_FLOATS, N_INFO_INTS, _env_numbers
+from tradeready_gym.informers.record import (
+    N_REC_FLOATS,
+    N_REC_INTS,
+    REC_I_FILLS,
+    REC_I_FLAGS,
+    REC_I_STEP,
+    REC_I_TOTAL,
+    record_env,
+)
 from tradeready_gym.observers._kernels import _observe_env
 from tradeready_gym.rewards._kernels import pnl_env
 from tradeready_gym.stoppers.stoppers import _stop_env
@@ -44,39 +53,141 @@ __all__ = [
     "C_INV_START",
     "C_KIND",
     "C_LOOKBACK",
+    "C_MASKED",
     "C_MAX_STEPS",
-    "C_PARALLEL",
+    "C_RECORD",
     "N_CFG",
-    "OUT_INFO",
-    "OUT_PRICES",
-    "OUT_REWARD",
-    "SingleLayout",
+    "FusedLayout",
+    "FusedStep",
     "compiled_entry",
     "fused_step",
     "fused_step_parallel",
-    "fused_step_single",
 ]
 
 #: Return code: an active env is already at its final bar (nothing was changed).
 AT_END = 1 << 62
 
-# slots of the float64 settings vector ``cfg``
-C_KIND, C_ASSET, C_FRACTION, C_DEAD_ZONE, C_LOOKBACK, C_INV_START, C_FLOOR, C_MAX_STEPS, C_PARALLEL = range(9)
-N_CFG = 9
+# slots of the float64 settings vector ``cfg`` (the start of the float block)
+C_KIND, C_ASSET, C_FRACTION, C_DEAD_ZONE, C_LOOKBACK, C_INV_START, C_FLOOR, C_MAX_STEPS, C_MASKED, C_RECORD = range(
+    10
+)
+N_CFG = 10
 
-#: Slots of the single env's ``out`` vector: the reward, the info floats, then prices and positions.
-OUT_REWARD = 0
-OUT_INFO = 1
-OUT_PRICES = 1 + N_INFO_FLOATS
+# the int64 block starts with this header: the sizes the compiled step lays the blocks out with
+_H_ENVS, _H_SYMBOLS, _H_CODES, _H_CURVE = range(4)
+_N_HEADER = 4
+
+
+# ------------------------------------------------------------------------------------ layout
+@helper
+def _layout(n, n_sym, n_codes, n_curve):  # type: ignore[no-untyped-def]
+    """Offsets of the parts of the two blocks (see `FusedLayout`); the one definition of the layout.
+
+    float64: cfg | prev_equity (N) | reward (N) | orders (N, S) | continuous actions (N) |
+    record floats (N, N_REC_FLOATS + 2S) | equity curves (N, n_curve).
+    int64: header | steps | start | end | max_steps | actions | active | scratch (N each) |
+    record ints (N, N_REC_INTS) | observation scalar codes.
+    """
+    f_prev = N_CFG
+    f_reward = f_prev + n
+    f_orders = f_reward + n
+    f_box = f_orders + n * n_sym
+    f_rec = f_box + n
+    n_recf = N_REC_FLOATS + 2 * n_sym
+    f_curve = f_rec + n * n_recf
+    f_end = f_curve + n * n_curve
+    i_steps = _N_HEADER
+    i_start = i_steps + n
+    i_end = i_start + n
+    i_max = i_end + n
+    i_acts = i_max + n
+    i_active = i_acts + n
+    i_scratch = i_active + n
+    i_rec = i_scratch + n
+    i_codes = i_rec + n * N_REC_INTS
+    i_total = i_codes + n_codes
+    return (
+        f_prev, f_reward, f_orders, f_box, f_rec, n_recf, f_curve, f_end,
+        i_steps, i_start, i_end, i_max, i_acts, i_active, i_scratch, i_rec, i_codes, i_total,
+    )
+
+
+@helper
+def _views(f64, i64):  # type: ignore[no-untyped-def]
+    """The per-env arrays as views of the two blocks (the compiled side of `FusedLayout`)."""
+    n = i64[_H_ENVS]
+    n_sym = i64[_H_SYMBOLS]
+    n_codes = i64[_H_CODES]
+    n_curve = i64[_H_CURVE]
+    (f_prev, f_reward, f_orders, f_box, f_rec, n_recf, f_curve, f_end,
+     i_steps, i_start, i_end, i_max, i_acts, i_active, i_scratch, i_rec, i_codes, i_total) = _layout(
+        n, n_sym, n_codes, n_curve
+    )
+    return (
+        f64[:N_CFG],
+        f64[f_prev:f_reward],
+        f64[f_reward:f_orders],
+        f64[f_orders:f_box].reshape((n, n_sym)),
+        f64[f_box:f_rec].reshape((n, 1)),
+        f64[f_rec:f_curve].reshape((n, n_recf)),
+        f64[f_curve:f_end].reshape((n, n_curve)),
+        i64[i_steps:i_start],
+        i64[i_start:i_end],
+        i64[i_end:i_max],
+        i64[i_max:i_acts],
+        i64[i_acts:i_active],
+        i64[i_active:i_scratch],
+        i64[i_scratch:i_rec],
+        i64[i_rec:i_codes].reshape((n, N_REC_INTS)),
+        i64[i_codes:i_total],
+    )
+
+
+class FusedLayout:
+    """The two blocks of a `FusedStep` and named views of their parts (any number of envs).
+
+    Args:
+        n_envs: envs in the batch.
+        n_symbols: symbols traded.
+        codes: the observer's scalar codes (`WindowObserver.compiled_params`).
+        n_curve: slots of each env's equity curve (``curve[k]``: equity after step ``k`` of the
+            episode, written by the compiled step when the record is on; 0 for none).
+    """
+
+    def __init__(self, n_envs: int, n_symbols: int, codes: np.ndarray, n_curve: int) -> None:
+        n_codes = int(codes.shape[0])
+        offsets = _layout.py_func(n_envs, n_symbols, n_codes, n_curve)
+        self.f64 = np.zeros(offsets[7], dtype=np.float64)
+        self.i64 = np.zeros(offsets[-1], dtype=np.int64)
+        self.i64[:_N_HEADER] = (n_envs, n_symbols, n_codes, n_curve)
+        (
+            self.cfg,
+            self.prev_equity,
+            self.reward,
+            self.orders,
+            self.box_actions,
+            self.rec_floats,
+            self.curve,
+            self.steps,
+            self.start,
+            self.end,
+            self.max_steps,
+            self.actions,
+            self.active,
+            self.scratch,
+            self.rec_ints,
+            self.codes,
+        ) = _views.py_func(self.f64, self.i64)
+        self.codes[:] = codes
 
 
 # ---------------------------------------------------------------------------------- per-env body
-@njit(cache=True, inline="always")
-def _env_orders(cfg, actions_i, actions_f, clock, close, equity, cash, qty, oq, active, masked, i):  # type: ignore[no-untyped-def]
+@helper
+def _env_orders(cfg, actions_i, actions_f, clock, close, equity, cash, qty, oq, active, i):  # type: ignore[no-untyped-def]
     """The action scheme's orders of env ``i`` into ``oq[i]`` (none for an inactive env)."""
     for s in range(oq.shape[1]):
         oq[i, s] = 0.0
-    if masked and not active[i]:
+    if active[i] == 0:
         return
     if cfg[C_KIND] == 0.0:
         discrete_env(actions_i, int(cfg[C_ASSET]), cfg[C_FRACTION], clock, close, equity, cash, qty, oq, i)
@@ -86,23 +197,14 @@ def _env_orders(cfg, actions_i, actions_f, clock, close, equity, cash, qty, oq, 
         )
 
 
-@njit(cache=True, inline="always")
-def _at_end(clock, end, active, masked):  # type: ignore[no-untyped-def]
-    """True when an env that steps is already at its final bar."""
-    for i in range(clock.shape[0]):
-        if clock[i] >= end[i] and (active[i] or not masked):
-            return True
-    return False
-
-
-@njit(cache=True, inline="always")
+@helper
 def _env_outcome(  # type: ignore[no-untyped-def]
-    cfg, mkt, prm, symtab, acct, pos, orders, fills, clock, close, oq, active, masked, steps, prev_equity, end,
-    rows, flat, codes, obs, dst, reward, term, trunc, i,
+    cfg, mkt, prm, symtab, acct, pos, orders, fills, clock, close, oq, active, steps, prev_equity, start, end,
+    max_steps, rows, flat, codes, obs, dst, reward, rec_f, rec_i, curve, i,
 ):
-    """Env ``i`` after its orders: engine step, step count, reward, observation, stop flags."""
+    """Env ``i`` after its orders: engine step, step count, reward, observation, stop flags, record."""
     equity = acct[:, K.A_EQUITY]
-    on = active[i] or not masked
+    on = active[i] != 0
     if on:
         K._step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, prm[K.X_FILL_CLOSE] != 0.0)
         steps[i] += 1
@@ -112,242 +214,170 @@ def _env_outcome(  # type: ignore[no-untyped-def]
         rows, flat, dst, int(cfg[C_LOOKBACK]), clock, acct[:, K.A_CASH], equity, pos[:, :, K.P_QTY], close,
         acct[:, K.A_UPNL], cfg[C_INV_START], codes, obs, i,
     )
+    term = rec_i[:, REC_I_FLAGS]
+    trunc = rec_i[:, REC_I_FLAGS + 1]
     _stop_env(clock, end, equity, cfg[C_FLOOR], steps, int(cfg[C_MAX_STEPS]), term, trunc, i)
     if not on:
         reward[i] = 0.0
-        term[i] = False
-        trunc[i] = False
+        term[i] = 0
+        trunc[i] = 0
+    if cfg[C_RECORD] != 0.0:
+        record_env(acct, pos, clock, close, steps, start, end, max_steps, reward, rec_f, rec_i, i)
+        if steps[i] < curve.shape[1]:  # always true: an episode has fewer steps than the feed has bars
+            curve[i, steps[i]] = equity[i]
 
 
-# ------------------------------------------------------------------------------------- drivers
-@njit(cache=True, **K.NO_NRT)
-def fused_step(
-    cfg: np.ndarray,
-    actions_i: np.ndarray,
-    actions_f: np.ndarray,
-    mkt: np.ndarray,
-    state: np.ndarray,
-    clock: np.ndarray,
-    close: np.ndarray,
-    oq: np.ndarray,
-    active: np.ndarray,
-    masked: bool,
-    steps: np.ndarray,
-    prev_equity: np.ndarray,
-    end: np.ndarray,
-    rows: np.ndarray,
-    codes: np.ndarray,
-    obs: np.ndarray,
-    reward: np.ndarray,
-    term: np.ndarray,
-    trunc: np.ndarray,
-) -> int:
-    """Actions -> orders -> engine step -> reward -> observation -> stopper, for every env.
+def _fused_all(obs: np.ndarray, mkt: np.ndarray, state: np.ndarray, clock: np.ndarray, f64: np.ndarray,
+               i64: np.ndarray, rows: np.ndarray) -> tuple[int, bool, bool, int, int, int, int]:
+    """Actions -> orders -> engine step -> reward -> observation -> stopper (-> record), every env.
 
-    ``cfg`` holds the settings (slots ``C_*``); ``actions_i`` are the validated discrete actions
-    (``C_KIND`` 0) and ``actions_f`` the validated continuous ones (``C_KIND`` 1). ``active`` with
-    ``masked`` True restricts the step to some envs (the others place no order, keep their clock
-    and get reward 0). Returns 0, `AT_END`, or the engine's error code (then nothing changed):
-    every env's orders are computed and checked before any env changes, as the engine does.
+    ``obs`` is the flat ``(N * D,)`` observation block to fill; ``mkt``, ``state`` and ``clock``
+    the engine's arrays (`Engine.kernel_arrays`); ``f64`` / ``i64`` the `FusedLayout` blocks (the
+    validated actions, the active flags and the settings are in them); ``rows`` the observer's
+    feature matrix. Returns ``(code, terminated, truncated, clock, step, total_steps, n_fills)``:
+    ``code`` is 0, `AT_END` or the engine's error code (then nothing changed: every env's orders
+    are computed and checked before any env changes, as the engine does, and the other values are
+    0); the rest are env 0's (with ``C_RECORD``; the single env reads them without touching the
+    blocks). The reward, the flags (and with ``C_RECORD`` the info record and equity curve) of
+    every env are left in the blocks.
     """
+    (cfg, prev_equity, reward, oq, acts_f, rec_f, curve, steps, start, end, max_steps, acts_i, active,
+     scratch, rec_i, codes) = _views(f64, i64)
     n, n_sym = oq.shape
-    if _at_end(clock, end, active, masked):
-        return AT_END
-    prm, symtab, acct, pos, orders, fills = K.unpack(state, n, n_sym)
-    equity = acct[:, K.A_EQUITY]
-    cash = acct[:, K.A_CASH]
-    qty = pos[:, :, K.P_QTY]
-    for i in range(n):
-        _env_orders(cfg, actions_i, actions_f, clock, close, equity, cash, qty, oq, active, masked, i)
-    code = K._check_step(mkt, clock, oq, active)
-    if code != K.ERR_OK:
-        return code
-    flat = rows.reshape(rows.size)
-    dst = obs.reshape(obs.size)
-    for i in range(n):
-        _env_outcome(
-            cfg, mkt, prm, symtab, acct, pos, orders, fills, clock, close, oq, active, masked, steps, prev_equity,
-            end, rows, flat, codes, obs, dst, reward, term, trunc, i,
-        )
-    return 0
-
-
-@njit(cache=True, parallel=True, **K.NO_NRT)
-def fused_step_parallel(
-    cfg: np.ndarray,
-    actions_i: np.ndarray,
-    actions_f: np.ndarray,
-    mkt: np.ndarray,
-    state: np.ndarray,
-    clock: np.ndarray,
-    close: np.ndarray,
-    oq: np.ndarray,
-    active: np.ndarray,
-    masked: bool,
-    steps: np.ndarray,
-    prev_equity: np.ndarray,
-    end: np.ndarray,
-    rows: np.ndarray,
-    codes: np.ndarray,
-    obs: np.ndarray,
-    reward: np.ndarray,
-    term: np.ndarray,
-    trunc: np.ndarray,
-    codes_scratch: np.ndarray,
-) -> int:
-    """`fused_step` for large batches: two threaded passes over the envs.
-
-    The first computes every env's orders and its own check (``codes_scratch[i]``: `AT_END`, the
-    engine's error code, or 0); if any env cannot step, the call returns the code `fused_step`
-    returns (`AT_END` first, else the first env's error) and nothing changed. The second runs
-    each env's outcome. Each env depends on its own account only, so the values are those of
-    `fused_step`.
-    """
-    n, n_sym = oq.shape
+    close = mkt[:, :, K.M_CLOSE]
     prm, symtab, acct, pos, orders, fills = K.unpack(state, n, n_sym)
     equity = acct[:, K.A_EQUITY]
     cash = acct[:, K.A_CASH]
     qty = pos[:, :, K.P_QTY]
     for i in prange(n):
-        if clock[i] >= end[i] and (active[i] or not masked):
-            codes_scratch[i] = AT_END
+        if clock[i] >= end[i] and active[i] != 0:
+            scratch[i] = AT_END
         else:
-            _env_orders(cfg, actions_i, actions_f, clock, close, equity, cash, qty, oq, active, masked, i)
-            codes_scratch[i] = K._check_account(mkt, clock, oq, active, i)
+            _env_orders(cfg, acts_i, acts_f, clock, close, equity, cash, qty, oq, active, i)
+            scratch[i] = K._check_account(mkt, clock, oq, active, i)
     code = 0
     for i in range(n):
-        if codes_scratch[i] == AT_END:
-            return AT_END
+        if scratch[i] == AT_END:
+            return AT_END, False, False, 0, 0, 0, 0
         if code == 0:
-            code = codes_scratch[i]
-    if code != K.ERR_OK:
-        return code
-    flat = rows.reshape(rows.size)
-    dst = obs.reshape(obs.size)
-    for i in prange(n):
-        _env_outcome(
-            cfg, mkt, prm, symtab, acct, pos, orders, fills, clock, close, oq, active, masked, steps, prev_equity,
-            end, rows, flat, codes, obs, dst, reward, term, trunc, i,
-        )
-    return 0
-
-
-# ------------------------------------------------------------------------------ the single env
-# The single env's room in the engine's blocks (see `SingleLayout`). Fixed offsets are module
-# constants, which compiled code reads as constants; `_room_offsets` gives the ones that depend on
-# the number of symbols to both sides.
-_F_PREV = N_CFG
-_F_REWARD = _F_PREV + 1
-_F_ORDERS = _F_REWARD + 1
-_H_STATE, _H_ROOM, _H_BARS, _H_SYMBOLS, _H_CODES = range(5)
-_N_HEADER = 5
-_I_STEPS = _N_HEADER
-_I_START = _I_STEPS + 1
-_I_END = _I_START + 1
-_I_MAX = _I_END + 1
-_I_INFO = _I_MAX + 1
-_I_FLAGS = _I_INFO + N_INFO_INTS
-_I_CODES = _I_FLAGS + 4
-
-
-@njit(cache=True, inline="always")
-def _room_offsets(n_sym: int) -> tuple[int, int, int]:
-    """Offsets of the continuous action, ``out`` and the equity curve in the float64 room."""
-    f_action = _F_ORDERS + n_sym
-    f_out = f_action + 1
-    return f_action, f_out, f_out + OUT_PRICES + 2 * n_sym
-
-
-class SingleLayout:
-    """Where the single env's small arrays sit in the room reserved in the engine's blocks.
-
-    float64 room: cfg (N_CFG) | prev_equity | reward | orders (S) | continuous action | out
-    (`OUT_*`: reward, info floats, prices (S), positions (S)) | equity curve (``curve[k]``: the
-    equity after step ``k`` of the episode, 0 at reset; an episode has fewer steps than bars).
-    int64 room: header (where the engine's float64 block parts start, bars, symbols, codes) |
-    steps | start | end | max_steps | info ints (N_INFO_INTS) | action, active, terminated,
-    truncated | observation scalar codes.
-    """
-
-    N_HEADER = _N_HEADER
-
-    def __init__(self, n_symbols: int, n_codes: int, n_bars: int) -> None:
-        self.f_prev, self.f_reward, self.f_orders = _F_PREV, _F_REWARD, _F_ORDERS
-        self.f_action, self.f_out, self.f_curve = _room_offsets.py_func(n_symbols)
-        self.n_floats = self.f_curve + n_bars + 1
-        self.i_steps, self.i_start, self.i_end, self.i_max = _I_STEPS, _I_START, _I_END, _I_MAX
-        self.i_codes = _I_CODES
-        self.n_ints = _I_CODES + n_codes
-
-
-@njit(cache=True, **K.NO_NRT)
-def fused_step_single(
-    action: int, obs: np.ndarray, f64: np.ndarray, i64: np.ndarray, rows: np.ndarray
-) -> tuple[int, bool, bool, int, int, int, int]:
-    """`fused_step` of a batch of one, then the numbers of its info.
-
-    ``action`` is the validated discrete action (a continuous one is already in its slot);
-    ``obs`` the fresh ``(D,)`` observation to fill; ``f64`` / ``i64`` the engine's blocks (a batch
-    of one: ``i64[0]`` is the clock, the `SingleLayout` room follows); ``rows`` the observer's
-    feature matrix. Returns ``(code, terminated, truncated, clock, step, total_steps, n_fills)``;
-    when ``code`` is not 0 nothing changed and the other values are 0. The reward, the info floats,
-    prices and positions are left in the ``out`` slots of the float64 room, the equity in the curve.
-    """
-    clock = i64[0:1]
-    room_i = i64[1:]
-    n_bars = room_i[_H_BARS]
-    n_sym = room_i[_H_SYMBOLS]
-    f_state = room_i[_H_STATE]
-    f_room = room_i[_H_ROOM]
-    mkt = f64[:f_state].reshape((n_bars, n_sym, K.N_MKT))
-    close = mkt[:, :, K.M_CLOSE]
-    state = f64[f_state:f_room]
-    room = f64[f_room:]
-    cfg = room[:N_CFG]
-    prev_equity = room[_F_PREV : _F_PREV + 1]
-    reward = room[_F_REWARD : _F_REWARD + 1]
-    f_action, f_out, f_curve = _room_offsets(n_sym)
-    oq = room[_F_ORDERS:f_action].reshape((1, n_sym))
-    acts_f = room[f_action:f_out].reshape((1, 1))
-    out = room[f_out:f_curve]
-    curve = room[f_curve:]
-    steps = room_i[_I_STEPS : _I_STEPS + 1]
-    start = room_i[_I_START : _I_START + 1]
-    end = room_i[_I_END : _I_END + 1]
-    max_steps = room_i[_I_MAX : _I_MAX + 1]
-    info = room_i[_I_INFO : _I_INFO + N_INFO_INTS]
-    acts_i = room_i[_I_FLAGS : _I_FLAGS + 1]
-    active = room_i[_I_FLAGS + 1 : _I_FLAGS + 2]
-    term = room_i[_I_FLAGS + 2 : _I_FLAGS + 3]
-    trunc = room_i[_I_FLAGS + 3 : _I_FLAGS + 4]
-    codes = room_i[_I_CODES : _I_CODES + room_i[_H_CODES]]
-    acts_i[0] = action
-    active[0] = 1
-    if _at_end(clock, end, active, False):
-        return AT_END, False, False, 0, 0, 0, 0
-    prm, symtab, acct, pos, orders, fills = K.unpack(state, 1, n_sym)
-    equity = acct[:, K.A_EQUITY]
-    qty = pos[:, :, K.P_QTY]
-    _env_orders(cfg, acts_i, acts_f, clock, close, equity, acct[:, K.A_CASH], qty, oq, active, False, 0)
-    code = K._check_step(mkt, clock, oq, active)
+            code = scratch[i]
     if code != K.ERR_OK:
         return code, False, False, 0, 0, 0, 0
-    obs2 = obs.reshape((1, obs.shape[0]))
-    _env_outcome(
-        cfg, mkt, prm, symtab, acct, pos, orders, fills, clock, close, oq, active, False, steps, prev_equity, end,
-        rows, rows.reshape(rows.size), codes, obs2, obs, reward, term, trunc, 0,
-    )
-    if steps[0] < curve.shape[0]:  # always true: an episode has fewer steps than the feed has bars
-        curve[steps[0]] = equity[0]
-    out[OUT_REWARD] = reward[0]
-    _env_numbers(
-        equity, acct[:, K.A_CASH], acct[:, K.A_POSVAL], acct[:, K.A_UPNL], acct[:, K.A_REALIZED], acct[:, K.A_FEES],
-        acct[:, K.A_STEP_FILLS], clock, close, qty, steps, start, end, max_steps,
-        out[OUT_INFO:OUT_PRICES].reshape((N_INFO_FLOATS, 1)), info.reshape((N_INFO_INTS, 1)),
-        out[OUT_PRICES : OUT_PRICES + n_sym].reshape((1, n_sym)),
-        out[OUT_PRICES + n_sym : OUT_PRICES + 2 * n_sym].reshape((1, n_sym)), 0,
-    )
-    return 0, term[0] != 0, trunc[0] != 0, clock[0], info[0], info[1], info[2]
+    flat = rows.reshape(rows.size)
+    obs2 = obs.reshape((n, obs.shape[0] // n))
+    for i in prange(n):
+        _env_outcome(
+            cfg, mkt, prm, symtab, acct, pos, orders, fills, clock, close, oq, active, steps, prev_equity, start,
+            end, max_steps, rows, flat, codes, obs2, obs, reward, rec_f, rec_i, curve, i,
+        )
+    r = rec_i[0]
+    return 0, r[REC_I_FLAGS] != 0, r[REC_I_FLAGS + 1] != 0, clock[0], r[REC_I_STEP], r[REC_I_TOTAL], r[REC_I_FILLS]
+
+
+fused_step, fused_step_parallel = kernel_twins(_fused_all, nrt=False)
+
+
+# ------------------------------------------------------------------------------------- the object
+class FusedStep:
+    """The standard pipeline's step in one compiled call, with its settings and per-env arrays.
+
+    Args:
+        engine: the batch's `tradeready_gym.engine.Engine`.
+        action_scheme, observer, stopper: the covered components (see `covers`).
+        starting_balance: cash at reset (the observation's ``balance`` scale).
+        record: also write each env's info record and equity curve (the single env reads them).
+        n_curve: slots of each env's equity curve when ``record`` (the feed's bars + 1).
+    """
+
+    def __init__(
+        self,
+        engine: Any,
+        action_scheme: Any,
+        observer: Any,
+        stopper: Any,
+        starting_balance: float,
+        *,
+        record: bool,
+        n_curve: int,
+    ) -> None:
+        from tradeready_gym.actions.schemes import DiscreteActions
+
+        self.engine = engine
+        self.action_scheme = action_scheme
+        self.observer = observer
+        self.stopper = stopper
+        n = engine.n_accounts
+        obs_params = observer.compiled_params()
+        self.layout = lay = FusedLayout(n, engine.n_symbols, obs_params.codes, n_curve if record else 0)
+        self.n_envs = n
+        self.rows = obs_params.rows
+        self.discrete = type(action_scheme) is DiscreteActions
+        cfg = lay.cfg
+        cfg[C_KIND] = 0.0 if self.discrete else 1.0
+        cfg[C_LOOKBACK] = obs_params.lookback
+        cfg[C_INV_START] = 1.0 / starting_balance
+        cfg[C_RECORD] = 1.0 if record else 0.0
+        lay.active[:] = 1
+        self.parallel = n >= K.PARALLEL_MIN_ACCOUNTS
+        self._kernel = fused_step_parallel if self.parallel else fused_step
+        self._args = (*engine.kernel_arrays(), lay.f64, lay.i64, self.rows)
+        self._masked = False
+        self.refresh()
+
+    @staticmethod
+    def covers(action_scheme: Any, reward: Any, observer: Any, stopper: Any, informer: Any) -> bool:
+        """Whether every component is exactly a built-in this step implements (a subclass may
+        change any rule, so it takes the component-by-component path)."""
+        from tradeready_gym.actions.schemes import ContinuousActions, DiscreteActions
+        from tradeready_gym.informers.informers import DefaultInformer
+        from tradeready_gym.observers.window import WindowObserver
+        from tradeready_gym.rewards.builtin import PnLReward
+        from tradeready_gym.stoppers.stoppers import StandardStopper
+
+        return (
+            type(action_scheme) in (DiscreteActions, ContinuousActions)
+            and type(reward) is PnLReward
+            and type(observer) is WindowObserver
+            and type(stopper) is StandardStopper
+            and type(informer) is DefaultInformer
+        )
+
+    def refresh(self) -> None:
+        """Copy the settings a user may change between steps from the components' ``compiled_params()``."""
+        cfg = self.layout.cfg
+        cfg[C_ASSET], cfg[C_FRACTION], cfg[C_DEAD_ZONE] = self.action_scheme.compiled_params()
+        cfg[C_FLOOR], cfg[C_MAX_STEPS] = self.stopper.compiled_params()
+        self.stale = False
+
+    def step(self, validated: np.ndarray, obs: np.ndarray, active: np.ndarray | None = None) -> int:
+        """Run the step for the validated actions (env index first) into the ``(N, D)`` ``obs``.
+
+        ``active`` restricts the step to some envs (the others place no order, keep their clock
+        and get reward 0). Returns the kernel's code (0, `AT_END` or the engine's error code).
+        The settings are copied from the components before the first step and whenever one of
+        them reports a change (`refresh`).
+        """
+        lay = self.layout
+        if self.discrete:
+            lay.actions[:] = validated
+        else:
+            lay.box_actions[:] = validated
+        if active is not None:
+            lay.active[:] = active
+            self._masked = True
+        elif self._masked:
+            lay.active[:] = 1
+            self._masked = False
+        return int(self._kernel(obs.reshape(obs.size), *self._args)[0])
+
+    def single_entry(self, obs_size: int) -> Any:
+        """The compiled serial step for one env's argument types, to call without numba's dispatcher."""
+        return compiled_entry(fused_step, (np.empty(obs_size, np.float32), *self._args))
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """The step's arguments after the observation (engine arrays, the blocks, the feature rows)."""
+        return self._args
 
 
 def compiled_entry(dispatcher: Any, args: tuple[Any, ...]) -> Any:

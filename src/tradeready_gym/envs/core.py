@@ -14,29 +14,13 @@ from typing import Any
 import numpy as np
 
 from tradeready_gym.actions.schemes import ActionScheme
-from tradeready_gym.envs._fused import (
-    AT_END,
-    C_ASSET,
-    C_DEAD_ZONE,
-    C_FLOOR,
-    C_FRACTION,
-    C_INV_START,
-    C_KIND,
-    C_LOOKBACK,
-    C_MAX_STEPS,
-    C_PARALLEL,
-    N_CFG,
-    SingleLayout,
-    compiled_entry,
-    fused_step,
-    fused_step_parallel,
-    fused_step_single,
-)
-from tradeready_gym.envs.base import BatchState
+from tradeready_gym.components import BatchState
+from tradeready_gym.envs._fused import AT_END, FusedStep
 from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.portfolio import Portfolio
 from tradeready_gym.errors import ConfigError, DataNotFoundError
 from tradeready_gym.informers.informers import DefaultInformer, Informer
+from tradeready_gym.informers.record import REC_I_FLAGS
 from tradeready_gym.observers.window import Observer
 from tradeready_gym.stoppers.stoppers import StandardStopper, Stopper, default_stopper
 from tradeready_gym.timeframes import format_iso
@@ -159,6 +143,12 @@ class BatchCore:
         action_scheme, reward_scheme, observer, stopper, informer: the components (bound here).
         random_start_pct: 0 starts every episode at the first possible decision bar; ``p`` in (0, 1]
             draws the start uniformly from the first ``p`` share of the possible starts.
+        history: keep the episode's `EpisodeHistory` (the single env; it needs ``n_envs == 1``).
+
+    `step` advances the batch; `step_one` is the single env's step (a batch of one with its info as
+    Python values). When every component is a built-in with a compiled rule, both run the
+    `FusedStep` (``self._fused``); otherwise (or with ``_fused`` set to None) the components run
+    one after another.
     """
 
     def __init__(
@@ -173,6 +163,7 @@ class BatchCore:
         stopper: Stopper | None = None,
         informer: Informer | None = None,
         random_start_pct: float = 0.0,
+        history: bool = False,
     ) -> None:
         from tradeready_gym.engine import Engine
 
@@ -191,54 +182,12 @@ class BatchCore:
         if not (0.0 <= pct <= 1.0):
             raise ConfigError(f"random_start_pct={random_start_pct!r} is out of range; allowed: 0 <= random_start_pct <= 1")
         self.random_start_pct = pct
-        self.n_envs = int(n_envs)
+        self.n_envs = n = int(n_envs)
+        if history and n != 1:
+            raise ConfigError(f"history=True needs n_envs=1; got n_envs={n}")
         self.portfolio = portfolio
         self.feed = feed
-        n, n_sym = self.n_envs, feed.market.n_symbols
-        codes = np.asarray(getattr(observer, "_codes", np.zeros(0)), dtype=np.int64)
-        self._cfg = np.zeros(N_CFG, dtype=np.float64)
-        if n == 1:
-            # the single env's small arrays live in room reserved in the engine's two blocks, so its
-            # compiled step takes few arguments (`fused_step_single`)
-            lay = SingleLayout(n_sym, codes.shape[0], feed.market.n_bars)
-            self.engine = Engine(feed.market, portfolio.config, n_accounts=1, reserve=(lay.n_floats, lay.n_ints))
-            fl, it = self.engine.reserved_room
-            f_state, f_room = self.engine._offsets[1], self.engine._offsets[2]
-            it[: SingleLayout.N_HEADER] = (f_state, f_room, feed.market.n_bars, n_sym, codes.shape[0])
-            it[lay.i_codes :] = codes
-            self._cfg = fl[:N_CFG]
-            prev_equity = fl[lay.f_prev : lay.f_prev + 1]
-            self._reward_buf = fl[lay.f_reward : lay.f_reward + 1]
-            self._oq = fl[lay.f_orders : lay.f_orders + n_sym].reshape(1, n_sym)
-            self._box_actions = fl[lay.f_action : lay.f_action + 1].reshape(1, 1)
-            self._out = fl[lay.f_out : lay.f_curve]
-            curve = fl[lay.f_curve :]
-            slots = (("steps", lay.i_steps), ("start", lay.i_start), ("end", lay.i_end), ("max_steps", lay.i_max))
-            views = {name: it[k : k + 1] for name, k in slots}
-        else:
-            self.engine = Engine(feed.market, portfolio.config, n_accounts=n)
-            prev_equity = np.zeros(n, dtype=np.float64)
-            self._reward_buf = np.zeros(n, dtype=np.float64)
-            self._oq = np.zeros((n, n_sym), dtype=np.float64)
-            self._box_actions = np.zeros((n, 1), dtype=np.float64)
-            self._out = np.zeros(0, dtype=np.float64)
-            curve = None
-            views = {name: np.zeros(n, dtype=np.int64) for name in ("steps", "start", "end", "max_steps")}
-        views["max_steps"][:] = -1
-        prev_equity[:] = portfolio.starting_balance
-        self.state = BatchState(
-            self.engine,
-            feed,
-            n,
-            portfolio.starting_balance,
-            steps=views["steps"],
-            start=views["start"],
-            end=views["end"],
-            max_steps=views["max_steps"],
-            prev_equity=prev_equity,
-        )
-        #: The single env's `EpisodeHistory` (None for a batch of several envs).
-        self.history = None if curve is None else EpisodeHistory(curve, views["steps"], views["start"])
+        self.engine = Engine(feed.market, portfolio.config, n_accounts=n)
         self.action_scheme = action_scheme
         self.observer = observer
         self.stopper = stopper if stopper is not None else default_stopper()
@@ -247,11 +196,28 @@ class BatchCore:
             raise ConfigError(f"stopper must be a Stopper; got {type(self.stopper).__name__}")
         if not isinstance(self.informer, Informer):
             raise ConfigError(f"informer must be an Informer; got {type(self.informer).__name__}")
+        #: The reward that runs: a private copy of the user's reward, bound to ``n_envs`` envs
+        #: (`bind_reward`); ``reward_scheme`` of the env returns this object.
+        self.reward = bind_reward(reward_scheme, n)
+        self.reward_scheme = self.reward
+        self.needs_info = bool(getattr(self.reward, "needs_info", True))
+        self.state = BatchState(self.engine, feed, n, portfolio.starting_balance)
         for c in (observer, action_scheme, self.stopper, self.informer):
             c.bind(self.state)
-        self.reward_scheme = reward_scheme
-        self.reward = bind_reward(reward_scheme, self.n_envs)
-        self.needs_info = bool(getattr(self.reward, "needs_info", True))
+        self._fused: FusedStep | None = None
+        if FusedStep.covers(action_scheme, self.reward, observer, self.stopper, self.informer):
+            self._fused = FusedStep(
+                self.engine, action_scheme, observer, self.stopper, portfolio.starting_balance,
+                record=history, n_curve=feed.market.n_bars + 1,
+            )
+            # the batch's per-env arrays are the fused step's (one copy, the same for both paths)
+            lay = self._fused.layout
+            for name in ("steps", "start", "end", "max_steps", "prev_equity"):
+                getattr(lay, name)[:] = getattr(self.state, name)
+                setattr(self.state, name, getattr(lay, name))
+            curve = lay.curve[0] if history else None
+        else:
+            curve = np.zeros(feed.market.n_bars + 1, dtype=np.float64) if history else None
         self.first_index = max(feed.start_index, observer.min_index)
         if self.first_index >= feed.end_index:
             raise DataNotFoundError(
@@ -263,71 +229,18 @@ class BatchCore:
             )
         self.state.end[:] = feed.end_index
         self.state.start[:] = self.first_index
+        #: The single env's `EpisodeHistory` (None for a batch).
+        self.history = None if curve is None else EpisodeHistory(curve, self.state.steps, self.state.start)
         self.obs_size = int(observer.observation_space.shape[0])
         # the standard stopper already terminates at the end of data (and masks truncation)
         self._stopper_ends_data = isinstance(self.stopper, StandardStopper)
-        self._fused = self._fused_settings()
-        # settings a user may change between steps are copied into the compiled step's settings
-        # before the first step and again after a component reports a change
-        self._settings_stale = True
         self.state.on_settings_change.append(self._settings_changed)
-        self._fused_discrete = self._fused is not None and self._fused[C_KIND] == 0.0
-        self._fused_parallel = self._fused is not None and self._fused[C_PARALLEL] != 0.0
-        self._obs_shape = (self.n_envs, self.obs_size)
-        self._no_int_actions = np.zeros(self.n_envs, dtype=np.int64)
-        #: ``step_one(action) -> (obs, reward, terminated, truncated, info)``: `step` of a batch of
-        #: one with its info, as Python scalars and the observation row (the single env's step;
-        #: `history` gets the equity and the fills). A function prepared at the first step.
-        self.step_one: Callable[[Any], tuple[np.ndarray, float, bool, bool, dict[str, Any]]] = (
-            self._single_step_setup
-        )
-        self._codes_scratch = np.zeros(self.n_envs, dtype=np.int64)
-        self._term_buf = np.zeros(self.n_envs, dtype=np.bool_)
-        self._trunc_buf = np.zeros(self.n_envs, dtype=np.bool_)
-
-    def _fused_settings(self) -> np.ndarray | None:
-        """The settings vector of `fused_step` when every component is a built-in it covers, else None.
-
-        Exact types only: a subclass may change any rule, so it takes the component-by-component path.
-        """
-        from tradeready_gym.actions.schemes import ContinuousActions, DiscreteActions
-        from tradeready_gym.engine import _kernel as K
-        from tradeready_gym.observers.window import WindowObserver
-        from tradeready_gym.rewards.builtin import PnLReward
-
-        if not (
-            type(self.action_scheme) in (DiscreteActions, ContinuousActions)
-            and type(self.reward) is PnLReward
-            and type(self.observer) is WindowObserver
-            and type(self.stopper) is StandardStopper
-            and type(self.informer) is DefaultInformer
-        ):
-            return None
-        cfg = self._cfg
-        cfg[C_KIND] = 0.0 if type(self.action_scheme) is DiscreteActions else 1.0
-        cfg[C_LOOKBACK] = self.observer.lookback
-        cfg[C_INV_START] = 1.0 / self.state.starting_balance
-        cfg[C_PARALLEL] = 1.0 if self.n_envs >= K.PARALLEL_MIN_ACCOUNTS else 0.0
-        return cfg
-
-    def _refresh_settings(self, cfg: np.ndarray) -> None:
-        """Copy the settings a user may change between steps into ``cfg`` (when any of them changed).
-
-        The components report their setting changes (`Component.settings_changed`), so a step
-        does not read every setting.
-        """
-        scheme: Any = self.action_scheme
-        stopper: Any = self.stopper
-        cfg[C_ASSET] = scheme.asset
-        cfg[C_FRACTION] = scheme.trade_fraction
-        cfg[C_DEAD_ZONE] = getattr(scheme, "dead_zone", 0.0)
-        cfg[C_MAX_STEPS] = -1 if stopper.episode_length is None else stopper.episode_length
-        cfg[C_FLOOR] = stopper._floor_value
-        self._settings_stale = False
+        self._obs_shape = (n, self.obs_size)
+        self._single: Callable[[Any], tuple[np.ndarray, float, bool, bool, dict[str, Any]]] | None = None
 
     def _settings_changed(self) -> None:
-        self._settings_stale = True
-        self.step_one = self._single_step_setup  # the single env's step is prepared again
+        if self._fused is not None:
+            self._fused.refresh()  # the compiled step reads its own copy of the settings
 
     @property
     def components(self) -> dict[str, Any]:
@@ -387,11 +300,81 @@ class BatchCore:
     ) -> StepResult:
         """Apply ``actions`` (env index first) and advance every active env by one bar.
 
-        Inactive envs place no order, keep their clock and get reward 0. With ``fresh`` False the
-        reward / terminated / truncated arrays are internal buffers, valid until the next step.
+        Inactive envs place no order, keep their clock and get reward 0. ``fresh`` is accepted for
+        compatibility: the returned arrays are always new.
         """
-        if self._fused is not None:
-            return self._step_fused(actions, active, with_infos, fresh)
+        fused = self._fused
+        if fused is not None:
+            validated = self.action_scheme.validate(actions)
+            obs = np.empty(self._obs_shape, dtype=np.float32)
+            code = fused.step(validated, obs, active)
+            if code:
+                self._raise_step(code, active)
+            lay = fused.layout
+            flags = lay.rec_ints[:, REC_I_FLAGS : REC_I_FLAGS + 2]
+            infos = [self.informer.info(i) for i in range(self.n_envs)] if with_infos else None
+            return StepResult(obs, lay.reward.copy(), flags[:, 0] != 0, flags[:, 1] != 0, infos)
+        return self._step_components(actions, active, with_infos)
+
+    def step_one(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """The single env's step: `step` of a batch of one, as ``(obs, reward, terminated,
+        truncated, info)`` with Python scalars; the `history` gets the equity and the fills."""
+        single = self._single
+        if single is None:
+            single = self._single = self._prepare_single()
+        return single(action)
+
+    def _prepare_single(self) -> Callable[[Any], tuple[np.ndarray, float, bool, bool, dict[str, Any]]]:
+        """The function `step_one` calls, made at the first step with everything it needs bound
+        (the compiled code for the arguments' types, the blocks, the informer's decoder), so that
+        a step looks nothing up."""
+        fused = self._fused
+        history = self.history
+        if fused is None or history is None or self.n_envs != 1:
+            return self._step_one_components
+        lay = fused.layout
+        size = self.obs_size
+        call = fused.single_entry(size)
+        mkt, state, clock, f64, i64, rows = fused.args
+        rec_f = lay.rec_floats[0]
+        make_info = self.informer.info_builder(0)  # type: ignore[attr-defined]
+        validate = self.action_scheme.validate
+        raise_step = self._raise_step
+        empty = np.empty
+        discrete = fused.discrete
+        acts, box = lay.actions, lay.box_actions
+
+        def single(action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+            tp = type(action)
+            if discrete:
+                # a Python or numpy int in range is the validated action itself; anything else is checked
+                if not ((tp is int or tp is _I64) and 0 <= action < 3):
+                    action = validate(np.asarray(action)[None]).item(0)
+                acts[0] = action
+            else:
+                box[:] = validate(np.asarray(action)[None])
+            obs = empty(size, _F32)
+            code, term, trunc, t, step, total, n_fills = call(obs, mkt, state, clock, f64, i64, rows)
+            if code:
+                raise_step(code)
+            out = rec_f.tolist()
+            info = make_info(out, t, step, total, n_fills)
+            if n_fills:
+                history.fills.extend(info["filled_orders"])
+            return obs, out[0], term, trunc, info
+
+        return single
+
+    def _step_one_components(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        res = self.step(np.asarray(action)[None], with_infos=True)
+        assert res.infos is not None
+        info = res.infos[0]
+        if self.history is not None:
+            self.history.record(info["equity"], info["filled_orders"])
+        return res.obs[0], res.reward.item(0), bool(res.terminated.item(0)), bool(res.truncated.item(0)), info
+
+    def _step_components(self, actions: Any, active: np.ndarray | None, with_infos: bool) -> StepResult:
+        """`step` component by component: scheme, engine, reward, observer, stopper."""
         st = self.state
         eng = self.engine
         orders = self.action_scheme.perform(actions)
@@ -434,69 +417,6 @@ class BatchCore:
             f"env(s) {np.flatnonzero(at_end).tolist()} reached the end of their data; call reset() before step()"
         )
 
-    def _single_step_setup(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """`step_one` before the first step and after a setting changed: prepare, then step."""
-        if self._fused is None or self.history is None:
-            self.step_one = self._step_one_components
-        else:
-            if self._settings_stale:
-                self._refresh_settings(self._cfg)
-            self.step_one = self._single_step()
-        return self.step_one(action)
-
-    def _single_step(self) -> Callable[[Any], tuple[np.ndarray, float, bool, bool, dict[str, Any]]]:
-        """The single env's step: one call of the compiled code (`fused_step_single`), then its info.
-
-        Returns a function of the action; everything it needs is bound here, once, so that a step
-        looks nothing up (the compiled code for the arguments' types, the blocks, the informer).
-        """
-        eng = self.engine
-        observer: Any = self.observer
-        scheme: Any = self.action_scheme
-        informer: Any = self.informer
-        history = self.history
-        assert history is not None
-        args = (eng._f64, eng._i64, observer._rows)
-        size = self.obs_size
-        call = compiled_entry(fused_step_single, (0, np.empty(size, _F32), *args))
-        f64, i64, rows = args
-        out_view = self._out
-        make_info = informer.info_builder(0)
-        validate = scheme.validate
-        raise_step = self._raise_step
-        empty = np.empty
-        discrete = self._fused_discrete
-        box = self._box_actions
-
-        def step_one(action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-            tp = type(action)
-            if discrete:
-                # a Python or numpy int in range is the validated action itself; anything else is checked
-                if not ((tp is int or tp is _I64) and 0 <= action < 3):
-                    action = validate(np.asarray(action)[None]).item(0)
-            else:
-                box[:] = validate(np.asarray(action)[None])
-                action = 0
-            obs = empty(size, _F32)
-            code, term, trunc, t, step, total, n_fills = call(action, obs, f64, i64, rows)
-            if code:
-                raise_step(code)
-            out = out_view.tolist()
-            info = make_info(out, t, step, total, n_fills)
-            if n_fills:
-                history.fills.extend(info["filled_orders"])
-            return obs, out[0], term, trunc, info
-
-        return step_one
-
-    def _step_one_components(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        res = self.step(np.asarray(action)[None], with_infos=True, fresh=False)
-        assert res.infos is not None
-        info = res.infos[0]
-        if self.history is not None:
-            self.history.record(info["equity"], info["filled_orders"])
-        return res.obs[0], res.reward.item(0), res.terminated.item(0), res.truncated.item(0), info
-
     def _raise_step(self, code: int, active: np.ndarray | None = None) -> None:
         """Raise the error of a fused step's ``code`` (nothing changed): `AT_END` or the engine's."""
         eng = self.engine
@@ -505,62 +425,8 @@ class BatchCore:
             if active is not None:
                 at_end &= active
             self._raise_at_end(at_end)
-        eng._raise_step(int(code), self._oq)
-
-    def _step_fused(self, actions: Any, active: np.ndarray | None, with_infos: bool, fresh: bool) -> StepResult:
-        """`step` of the standard components in one compiled call (`tradeready_gym.envs._fused`)."""
-        cfg = self._fused
-        assert cfg is not None
-        st = self.state
-        eng = self.engine
-        scheme: Any = self.action_scheme
-        validated = scheme.validate(actions)
-        if self._settings_stale:
-            self._refresh_settings(cfg)
-        if self._fused_discrete:
-            acts_i, acts_f = validated, self._box_actions
-        else:
-            acts_i, acts_f = self._no_int_actions, validated
-        n = self.n_envs
-        obs = np.empty(self._obs_shape, dtype=np.float32)
-        if fresh:
-            reward = np.empty(n, dtype=np.float64)
-            term = np.empty(n, dtype=np.bool_)
-            trunc = np.empty(n, dtype=np.bool_)
-        else:
-            reward, term, trunc = self._reward_buf, self._term_buf, self._trunc_buf
-        observer: Any = self.observer
-        act = eng._all if active is None else active
-        masked = active is not None
-        args = (
-            cfg,
-            acts_i,
-            acts_f,
-            eng._mkt,
-            eng._state,
-            eng._clock,
-            self.feed.close,
-            self._oq,
-            act,
-            masked,
-            st.steps,
-            st.prev_equity,
-            st.end,
-            observer._rows,
-            observer._codes,
-            obs,
-            reward,
-            term,
-            trunc,
-        )
-        if self._fused_parallel:
-            code = fused_step_parallel(*args, self._codes_scratch)
-        else:
-            code = fused_step(*args)
-        if code:
-            self._raise_step(code, active)
-        infos = [self.informer.info(i) for i in range(n)] if with_infos else None
-        return StepResult(obs, reward, term, trunc, infos)
+        assert self._fused is not None
+        eng._raise_step(int(code), self._fused.layout.orders)
 
 
 class CoreViews:

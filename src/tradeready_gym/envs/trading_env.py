@@ -122,6 +122,7 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
             stopper=stopper,
             informer=informer,
             random_start_pct=random_start_pct,
+            history=True,
         )
         portfolio.attach(self._core.engine, feed.symbols)
         self.render_mode = render_mode

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from tradeready_gym.engine._kernel import NO_NRT
+from tradeready_gym._jit import helper, kernel_twins
+from tradeready_gym.components import total_steps_env
 
 __all__ = ["N_INFO_FLOATS", "N_INFO_INTS", "_batch_numbers", "_batch_numbers_parallel", "_env_numbers"]
 
@@ -16,7 +17,7 @@ N_INFO_FLOATS = 7
 N_INFO_INTS = 3
 
 
-@njit(cache=True, inline="always")
+@helper
 def _env_numbers(
     equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
     floats, ints, prices, positions, i,
@@ -29,9 +30,7 @@ def _env_numbers(
     floats[4, i] = realized[i]
     floats[5, i] = fees[i]
     step = steps[i]
-    total = end[i] - start[i]
-    if max_steps[i] >= 0 and max_steps[i] < total:
-        total = max_steps[i]
+    total = total_steps_env(start, end, max_steps, i)
     floats[6, i] = 100.0 * step / total if total > 0 else 100.0
     ints[0, i] = step
     ints[1, i] = total
@@ -41,15 +40,14 @@ def _env_numbers(
         positions[i, j] = qty[i, j]
 
 
-@njit(cache=True, inline="always")
+@helper
 def _env_iso(t, iso_rows, iso_out, i):
     """Row ``t[i]`` of the feed's ISO strings (UCS-4 code units) into ``iso_out[i]``."""
     for k in range(iso_rows.shape[1]):
         iso_out[i, k] = iso_rows[t[i], k]
 
 
-@njit(cache=True, nogil=True, **NO_NRT)
-def _batch_numbers(
+def _numbers_all(
     equity: np.ndarray,
     cash: np.ndarray,
     posval: np.ndarray,
@@ -78,41 +76,13 @@ def _batch_numbers(
     ``iso_out`` (N, K) uint32: row ``t`` of ``iso_rows`` (the feed's ISO strings as K UCS-4 code
     units per bar) for each env's clock ``t``.
     """
-    for i in range(t.shape[0]):
-        _env_numbers(
-            equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
-            floats, ints, prices, positions, i,
-        )
-        _env_iso(t, iso_rows, iso_out, i)
-
-
-@njit(cache=True, parallel=True, **NO_NRT)
-def _batch_numbers_parallel(
-    equity: np.ndarray,
-    cash: np.ndarray,
-    posval: np.ndarray,
-    upnl: np.ndarray,
-    realized: np.ndarray,
-    fees: np.ndarray,
-    fill_count: np.ndarray,
-    t: np.ndarray,
-    close: np.ndarray,
-    qty: np.ndarray,
-    steps: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-    max_steps: np.ndarray,
-    floats: np.ndarray,
-    ints: np.ndarray,
-    prices: np.ndarray,
-    positions: np.ndarray,
-    iso_rows: np.ndarray,
-    iso_out: np.ndarray,
-) -> None:
-    """`_batch_numbers` with the envs split over threads (large batches; the same values)."""
     for i in prange(t.shape[0]):
         _env_numbers(
             equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
             floats, ints, prices, positions, i,
         )
         _env_iso(t, iso_rows, iso_out, i)
+
+
+#: `_numbers_all` env by env, and with the envs split over threads (large batches; the same values).
+_batch_numbers, _batch_numbers_parallel = kernel_twins(_numbers_all, nrt=False, nogil=True)

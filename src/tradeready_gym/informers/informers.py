@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from tradeready_gym.components import Component, total_steps_env
 from tradeready_gym.engine import _kernel as K
-from tradeready_gym.engine.core import FILL_KINDS
-from tradeready_gym.envs.base import Component
+from tradeready_gym.engine.core import decode_fill_row
+from tradeready_gym.errors import ConfigError
 from tradeready_gym.informers._kernels import _batch_numbers, _batch_numbers_parallel
 from tradeready_gym.observers.window import PARALLEL_MIN_ENVS
 from tradeready_gym.timeframes import format_iso
@@ -60,10 +61,7 @@ def fill_to_dict(fill: Any, iso: Callable[[int], str] = format_iso) -> dict[str,
 _A_EQUITY, _A_CASH, _A_POSVAL, _A_UPNL = K.A_EQUITY, K.A_CASH, K.A_POSVAL, K.A_UPNL
 _A_REALIZED, _A_FEES, _A_STEP_FILLS = K.A_REALIZED, K.A_FEES, K.A_STEP_FILLS
 _P_QTY = K.P_QTY
-_FILL_KIND_OF = {float(code): name for code, name in FILL_KINDS.items()}
-# `DefaultInformer._fills` reads the fill table's columns in this order
-assert (K.F_SYM, K.F_SIDE, K.F_QTY, K.F_PRICE, K.F_FEE, K.F_KIND, K.F_BAR, K.F_AT_CLOSE) == tuple(range(8))
-assert K.N_FILL == 10
+_total_steps = total_steps_env.py_func  # the compiled rule's own Python body, for one env
 
 
 #: ``(numbers, t, step, total, n_fills) -> info`` (see `DefaultInformer.info_builder`).
@@ -98,8 +96,18 @@ class DefaultInformer(Informer):
     in the single-env info (``filled_orders``), the batch carries ``n_fills`` instead.
     """
 
-    #: Fill the batch arrays on all cores: None decides by the batch size (`PARALLEL_MIN_ENVS`).
-    parallel: bool | None = None
+    _parallel: bool | None = None
+
+    @property
+    def parallel(self) -> bool | None:
+        """Fill the batch arrays on all cores: None decides by the batch size (`PARALLEL_MIN_ENVS`)."""
+        return self._parallel
+
+    @parallel.setter
+    def parallel(self, value: bool | None) -> None:
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            raise ConfigError(f"parallel={value!r} is not allowed; allowed: True, False or None")
+        self._parallel = None if value is None else bool(value)
 
     _iso_cache: tuple[Any, tuple[np.ndarray, np.ndarray]] | None = None
     _builders: dict[int, InfoBuilder] = {}  # noqa: RUF012 (replaced per instance by `bind`)
@@ -113,13 +121,10 @@ class DefaultInformer(Informer):
         if st is None:
             st = self.state  # raises: not attached yet
         eng = st.engine
-        row = eng._acct[i].tolist()  # every account scalar in one call
-        t = eng._clock.item(i)
+        row = eng.account_table[i].tolist()  # every account scalar in one call
+        t = eng.t.item(i)
         step = st.steps.item(i)
-        total = st.end.item(i) - st.start.item(i)
-        limit = st.max_steps.item(i)
-        if 0 <= limit < total:
-            total = limit
+        total = int(_total_steps(st.start, st.end, st.max_steps, i))
         numbers = [
             0.0,
             row[_A_EQUITY],
@@ -131,7 +136,7 @@ class DefaultInformer(Informer):
             100.0 * step / total if total > 0 else 100.0,
         ]
         numbers += st.feed.lists()[2][t]
-        numbers += eng._pos[i, :, _P_QTY].tolist()
+        numbers += eng.qty[i].tolist()
         return self.info_builder(i)(numbers, t, step, total, int(row[_A_STEP_FILLS]) if step > 0 else 0)
 
     def info_from_numbers(
@@ -162,25 +167,23 @@ class DefaultInformer(Informer):
         close_iso, open_iso, _ = st.feed.lists()
         # the rows of the env's fill table, as views made once; the table's float codes index the
         # symbol and kind names directly
-        rows = list(st.engine._fills[i])
-        symbol_of = {float(j): sym for j, sym in enumerate(symbols)}
-        kind_of = _FILL_KIND_OF
+        rows = list(st.engine.fill_table[i])
 
         def fills(n: int) -> list[dict[str, Any]]:
             """The last step's ``n`` fills, equal to `fill_to_dict` of `Engine.last_fills`: the time of
             a fill is its bar's open time, or the bar's close time for fills at the close."""
             out = []
             for k in range(n):
-                sym, side, qty, price, fee, kind, bar, at_close, _, _ = rows[k].tolist()
+                sym, side, qty, price, fee, kind, bar, at_close, _, _ = decode_fill_row(rows[k].tolist())
                 out.append(
                     {
-                        "symbol": symbol_of[sym],
-                        "side": "buy" if side > 0 else "sell",
+                        "symbol": symbols[sym],
+                        "side": side,
                         "quantity": qty,
                         "price": price,
                         "fee": fee,
-                        "time": (close_iso if at_close else open_iso)[int(bar)],
-                        "kind": kind_of[kind],
+                        "time": (close_iso if at_close else open_iso)[bar],
+                        "kind": kind,
                     }
                 )
             return out

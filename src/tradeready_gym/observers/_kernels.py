@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, uint64
+from numba import prange, uint64
 
-from tradeready_gym.engine._kernel import NO_NRT
+from tradeready_gym._jit import helper, kernel_twins
 
 __all__ = ["SCALAR_CODES", "observe_kernel", "observe_kernel_parallel"]
 
@@ -13,7 +13,7 @@ __all__ = ["SCALAR_CODES", "observe_kernel", "observe_kernel_parallel"]
 SCALAR_CODES: dict[str, int] = {"balance": 0, "position": 1, "unrealized_pnl": 2}
 
 
-@njit(cache=True, inline="always")
+@helper
 def _observe_env(rows, flat, dst, lookback, t, cash, equity, qty, close, upnl, inv_start, codes, out, i):
     """Env ``i``'s observation: its window rows, then its account scalars."""
     sf = rows.shape[1]
@@ -48,8 +48,7 @@ def _observe_env(rows, flat, dst, lookback, t, cash, equity, qty, close, upnl, i
             k += 1
 
 
-@njit(cache=True, nogil=True, **NO_NRT)
-def observe_kernel(
+def _observe_all(
     rows: np.ndarray,
     lookback: int,
     t: np.ndarray,
@@ -70,26 +69,9 @@ def observe_kernel(
     """
     flat = rows.reshape(rows.size)
     dst = out.reshape(out.size)
-    for i in range(t.shape[0]):
-        _observe_env(rows, flat, dst, lookback, t, cash, equity, qty, close, upnl, inv_start, codes, out, i)
-
-
-@njit(cache=True, parallel=True, **NO_NRT)
-def observe_kernel_parallel(
-    rows: np.ndarray,
-    lookback: int,
-    t: np.ndarray,
-    cash: np.ndarray,
-    equity: np.ndarray,
-    qty: np.ndarray,
-    close: np.ndarray,
-    upnl: np.ndarray,
-    inv_start: float,
-    codes: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """`observe_kernel` with the envs split over threads (large batches; the same values)."""
-    flat = rows.reshape(rows.size)
-    dst = out.reshape(out.size)
     for i in prange(t.shape[0]):
         _observe_env(rows, flat, dst, lookback, t, cash, equity, qty, close, upnl, inv_start, codes, out, i)
+
+
+#: `_observe_all` env by env, and with the envs split over threads (large batches; the same values).
+observe_kernel, observe_kernel_parallel = kernel_twins(_observe_all, nrt=False, nogil=True)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import gymnasium as gym
 import numpy as np
 
-from tradeready_gym.envs.base import BatchState, Component
+from tradeready_gym.components import BatchState, Component
 from tradeready_gym.errors import ConfigError
 from tradeready_gym.observers._kernels import SCALAR_CODES, observe_kernel, observe_kernel_parallel
 
-__all__ = ["PARALLEL_MIN_ENVS", "SCALARS", "Observer", "WindowObserver"]
+__all__ = ["PARALLEL_MIN_ENVS", "SCALARS", "Observer", "ObserverParams", "WindowObserver"]
 
 #: Batches of at least this many envs gather their observations on all cores.
 PARALLEL_MIN_ENVS = 128
@@ -22,6 +23,17 @@ SCALARS: dict[str, str] = {
     "position": "position value / equity, per asset (one value per symbol)",
     "unrealized_pnl": "unrealized PnL / equity (1 value)",
 }
+
+
+class ObserverParams(NamedTuple):
+    """What a compiled step reads of a `WindowObserver` (`WindowObserver.compiled_params`)."""
+
+    rows: np.ndarray
+    lookback: int
+    codes: np.ndarray
+
+
+_READ_ONLY = frozenset({"features", "lookback", "scalars", "n_features", "warmup"})
 
 
 class Observer(Component):
@@ -71,27 +83,70 @@ class WindowObserver(Observer):
     ) -> None:
         from tradeready_gym.features import FEATURES, validate_feature_names, warmup_bars
 
-        self.features = validate_feature_names(features, param="observation_features")
+        self._features = validate_feature_names(features, param="observation_features")
         if isinstance(lookback, bool) or not isinstance(lookback, (int, np.integer)) or lookback < 1:
             raise ConfigError(f"lookback_window={lookback!r} is not allowed; allowed: an integer >= 1")
-        self.lookback = int(lookback)
+        self._lookback = int(lookback)
         if isinstance(scalars, str):
             raise ConfigError(f"scalars={scalars!r} must be a list; allowed: {', '.join(SCALARS)}")
         for s in scalars:
             if s not in SCALARS:
                 raise ConfigError(f"scalars holds unknown scalar {s!r}; allowed: {', '.join(SCALARS)}")
-        self.scalars = tuple(scalars)
-        self.n_features = sum(FEATURES[n] for n in self.features)
-        self.warmup = int(warmup_bars(self.features))
+        self._scalars = tuple(scalars)
+        self._n_features = sum(FEATURES[n] for n in self._features)
+        self._warmup = int(warmup_bars(self._features))
         self._space: gym.spaces.Box | None = None
         self._rows: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        self._codes = np.array([SCALAR_CODES[name] for name in self.scalars], dtype=np.int64)
+        self._codes = np.array([SCALAR_CODES[name] for name in self._scalars], dtype=np.int64)
+        self._codes.setflags(write=False)
+
+    # the settings fix the observation's size and the feature matrix the compiled code reads, so
+    # they are read-only: a new lookback or feature list needs a new observer (and env)
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The feature names, in observation order (read-only)."""
+        return self._features
+
+    @property
+    def lookback(self) -> int:
+        """Rows per observation (read-only: it fixes the observation size)."""
+        return self._lookback
+
+    @property
+    def scalars(self) -> tuple[str, ...]:
+        """The account scalars appended after the window (read-only)."""
+        return self._scalars
+
+    @property
+    def n_features(self) -> int:
+        """Columns per asset and row (read-only)."""
+        return self._n_features
+
+    @property
+    def warmup(self) -> int:
+        """Bars the features need before their first finite value (read-only)."""
+        return self._warmup
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _READ_ONLY:
+            raise ConfigError(
+                f"{name}={value!r} cannot be set: WindowObserver.{name} is fixed when the observer is made "
+                "(it sets the observation size); allowed: build a new WindowObserver(features, lookback, scalars)"
+            )
+        super().__setattr__(name, value)
+
+    def compiled_params(self) -> ObserverParams:
+        """What the compiled steps read: the ``(T, S*F)`` feature rows, the lookback and the scalar codes."""
+        return ObserverParams(self._rows, self._lookback, self._codes)
 
     def bind(self, state: BatchState) -> None:
         super().bind(state)
         matrix = state.feed.features(self.features)
         t, s, f = matrix.shape
-        self._rows = matrix.reshape(t, s * f)  # zero-copy: one row per bar, assets then features
+        rows = matrix.reshape(t, s * f)  # zero-copy: one row per bar, assets then features
+        if rows.dtype != np.float32 or not rows.flags.c_contiguous:
+            rows = np.ascontiguousarray(rows, dtype=np.float32)
+        self._rows = rows
         self._window_size = self.lookback * s * f
         self._scalar_size = sum(s if name == "position" else 1 for name in self.scalars)
         size = self._window_size + self._scalar_size
@@ -127,7 +182,14 @@ class WindowObserver(Observer):
         n = st.n_envs
         if out is None:
             out = np.empty((n, self.size), dtype=np.float32)
-        elif not out.flags.c_contiguous:
+        elif type(out) is not np.ndarray or out.shape != (n, self.size) or out.dtype != np.float32:
+            raise ConfigError(
+                f"out has {type(out).__name__} shape {getattr(out, 'shape', None)} dtype "
+                f"{getattr(out, 'dtype', None)}; allowed: a float32 numpy array of shape ({n}, {self.size})"
+            )
+        elif not out.flags.c_contiguous or not out.flags.writeable:
+            if not out.flags.writeable:
+                raise ConfigError("out is read-only; allowed: a writeable float32 array")
             # the kernel writes C-ordered rows; fill a fresh block, then copy it over
             out[...] = self.observe()
             return out
@@ -136,7 +198,7 @@ class WindowObserver(Observer):
             parallel = n >= PARALLEL_MIN_ENVS
         (observe_kernel_parallel if parallel else observe_kernel)(
             self._rows,
-            self.lookback,
+            self._lookback,
             eng.t,
             eng.cash,
             eng.equity,

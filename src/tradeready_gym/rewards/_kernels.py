@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from tradeready_gym.engine._kernel import NO_NRT
+from tradeready_gym._jit import helper, kernel
 
 __all__ = ["drawdown_penalty_step", "pnl_env", "pnl_step", "rolling_ratio_step"]
 
@@ -13,20 +12,20 @@ SHARPE = 0
 SORTINO = 1
 
 
-@njit(cache=True, inline="always")
+@helper
 def pnl_env(prev_equity: np.ndarray, curr_equity: np.ndarray, out: np.ndarray, i: int) -> None:
     """`pnl_step` for env ``i``."""
     out[i] = curr_equity[i] - prev_equity[i]
 
 
-@njit(cache=True, nogil=True, **NO_NRT)
+@kernel(nogil=True, nrt=False)
 def pnl_step(prev_equity: np.ndarray, curr_equity: np.ndarray, out: np.ndarray) -> None:
     """``out[i] = E_t - E_{t-1}``: the equity change of the step (`PnLReward`)."""
     for i in range(out.shape[0]):
         pnl_env(prev_equity, curr_equity, out, i)
 
 
-@njit(cache=True)
+@kernel
 def rolling_ratio_step(
     buf: np.ndarray,
     count: np.ndarray,
@@ -79,7 +78,7 @@ def rolling_ratio_step(
     return out
 
 
-@njit(cache=True)
+@kernel
 def drawdown_penalty_step(
     peak: np.ndarray, prev_equity: np.ndarray, curr_equity: np.ndarray, coeff: float
 ) -> np.ndarray:

@@ -8,12 +8,12 @@ as terminated only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-from tradeready_gym.engine._kernel import NO_NRT
-from tradeready_gym.envs.base import BatchState, Component
+from tradeready_gym._jit import helper, kernel
+from tradeready_gym.components import BatchState, Component
 from tradeready_gym.errors import ConfigError
 
 __all__ = [
@@ -23,8 +23,34 @@ __all__ = [
     "EquityFloorStopper",
     "StandardStopper",
     "Stopper",
+    "StopperParams",
     "default_stopper",
 ]
+
+
+class StopperParams(NamedTuple):
+    """What a compiled step reads of a `StandardStopper` (`StandardStopper.compiled_params`)."""
+
+    floor_value: float
+    max_steps: int
+
+
+def _check_floor(floor: object) -> float:
+    if isinstance(floor, (bool, str, bytes)):
+        raise ConfigError(f"floor={floor!r} is not a number; allowed: 0 <= floor < 1")
+    try:
+        f = float(floor)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"floor={floor!r} is not a number; allowed: 0 <= floor < 1") from None
+    if not (0.0 <= f < 1.0):
+        raise ConfigError(f"floor={floor!r} is out of range; allowed: 0 <= floor < 1")
+    return f
+
+
+def _check_length(value: object, name: str = "episode_length") -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{name}={value!r} is not allowed; allowed: an integer >= 1 or None")
+    return int(value)
 
 
 class Stopper(Component):
@@ -54,13 +80,16 @@ class EquityFloorStopper(Stopper):
     """
 
     def __init__(self, floor: float = 0.1) -> None:
-        try:
-            f = float(floor)
-        except (TypeError, ValueError):
-            raise ConfigError(f"floor={floor!r} is not a number; allowed: 0 <= floor < 1") from None
-        if not (0.0 <= f < 1.0):
-            raise ConfigError(f"floor={floor!r} is out of range; allowed: 0 <= floor < 1")
-        self.floor = f
+        self.floor = floor
+
+    @property
+    def floor(self) -> float:
+        """Fraction of the starting balance at or below which an episode is truncated (0: never)."""
+        return self._floor
+
+    @floor.setter
+    def floor(self, value: float) -> None:
+        self._floor = _check_floor(value)
 
     def stop(self) -> tuple[np.ndarray, np.ndarray]:
         st = self.state
@@ -79,9 +108,18 @@ class EpisodeLengthStopper(Stopper):
     """
 
     def __init__(self, max_steps: int) -> None:
-        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-            raise ConfigError(f"episode_length={max_steps!r} is not allowed; allowed: an integer >= 1 or None")
-        self.max_steps = int(max_steps)
+        self.max_steps = max_steps
+
+    @property
+    def max_steps(self) -> int:
+        """Steps per episode (>= 1)."""
+        return self._max_steps
+
+    @max_steps.setter
+    def max_steps(self, value: int) -> None:
+        self._max_steps = _check_length(value, "max_steps")
+        if self._state is not None:
+            self._state.max_steps[:] = self._max_steps
 
     def bind(self, state: BatchState) -> None:
         super().bind(state)
@@ -96,10 +134,24 @@ class CompositeStopper(Stopper):
     """Combines stoppers: an env stops when any of them says so (terminated wins over truncated)."""
 
     def __init__(self, stoppers: Sequence[Stopper]) -> None:
-        self.stoppers = list(stoppers)
-        for s in self.stoppers:
+        self.stoppers = stoppers
+
+    @property
+    def stoppers(self) -> tuple[Stopper, ...]:
+        """The combined stoppers (a new sequence may be set; it is checked and bound)."""
+        return self._stoppers
+
+    @stoppers.setter
+    def stoppers(self, value: Sequence[Stopper]) -> None:
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise ConfigError(f"stoppers={value!r} is not allowed; allowed: a list of Stopper instances")
+        for s in value:
             if not isinstance(s, Stopper):
                 raise ConfigError(f"stoppers holds {s!r}; allowed: Stopper instances")
+        self._stoppers = tuple(value)
+        if self._state is not None:
+            for s in self._stoppers:
+                s.bind(self._state)
 
     def bind(self, state: BatchState) -> None:
         super().bind(state)
@@ -121,7 +173,7 @@ class CompositeStopper(Stopper):
         return term, trunc & ~term
 
 
-@njit(cache=True, inline="always")
+@helper
 def _stop_env(t, end, equity, floor_value, steps, max_steps, term, trunc, i):  # type: ignore[no-untyped-def]
     """The standard rules for env ``i``: end of data terminates; equity floor / length truncate."""
     term[i] = t[i] >= end[i]
@@ -131,7 +183,7 @@ def _stop_env(t, end, equity, floor_value, steps, max_steps, term, trunc, i):  #
     trunc[i] = cut and not term[i]
 
 
-@njit(cache=True, nogil=True, **NO_NRT)
+@kernel(nogil=True, nrt=False)
 def _standard_stop(
     t: np.ndarray,
     end: np.ndarray,
@@ -167,9 +219,7 @@ class StandardStopper(Stopper):
 
     @floor.setter
     def floor(self, value: float) -> None:
-        self._floor = EquityFloorStopper(value).floor
-        if self._state is not None:
-            self._floor_value = self._floor * self._state.starting_balance
+        self._floor = _check_floor(value)
         self.settings_changed()
 
     @property
@@ -179,7 +229,7 @@ class StandardStopper(Stopper):
 
     @episode_length.setter
     def episode_length(self, value: int | None) -> None:
-        self._episode_length = None if value is None else EpisodeLengthStopper(value).max_steps
+        self._episode_length = None if value is None else _check_length(value)
         if self._state is not None:
             self._state.max_steps[:] = -1 if self._episode_length is None else self._episode_length
         self.settings_changed()
@@ -188,22 +238,21 @@ class StandardStopper(Stopper):
         super().bind(state)
         if self.episode_length is not None:
             state.max_steps[:] = self.episode_length
-        self._floor_value = self.floor * state.starting_balance
+
+    def compiled_params(self) -> StopperParams:
+        """What the compiled steps read: the equity floor in quote currency (0: none) and the
+        episode length (-1: none)."""
+        st = self.state
+        return StopperParams(
+            self._floor * st.starting_balance, -1 if self._episode_length is None else self._episode_length
+        )
 
     def stop(self) -> tuple[np.ndarray, np.ndarray]:
         st = self.state
         term = np.empty(st.n_envs, dtype=np.bool_)
         trunc = np.empty(st.n_envs, dtype=np.bool_)
-        _standard_stop(
-            st.engine.t,
-            st.end,
-            st.engine.equity,
-            self._floor_value,
-            st.steps,
-            -1 if self.episode_length is None else self.episode_length,
-            term,
-            trunc,
-        )
+        floor_value, max_steps = self.compiled_params()
+        _standard_stop(st.engine.t, st.end, st.engine.equity, floor_value, st.steps, max_steps, term, trunc)
         return term, trunc
 
 

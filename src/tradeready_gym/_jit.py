@@ -1,0 +1,201 @@
+"""How the library compiles its numba kernels: options, one compile at a time per machine, a log line.
+
+Every compiled function of the engine and the built-in components is made with one of two
+decorators:
+
+* `kernel` (``@kernel`` or ``@kernel(parallel=True, nrt=False)``): a function called from Python.
+* `kernel_twins`: a serial and a threaded kernel compiled from one Python body (``prange`` loops).
+* `helper`: a function called only from other compiled functions (a per-account or per-env rule).
+  It is compiled once per argument-type signature and *called*, not inlined into every caller at
+  numba's IR level: LLVM still inlines small helpers by itself when it optimises the caller, and a
+  large helper (an account's step) is typed and lowered once instead of once per driver, which is
+  most of the first-use compile time. Literal argument types (a constant ``0`` or ``True`` at the
+  call site) and integer widths are widened to ``int64`` / ``bool`` before the signature is chosen,
+  so a constant argument does not make a version of its own. Helpers never allocate, so they run
+  without numba's reference-counting runtime.
+
+Both are cached (``cache=True``: compiled once per machine, loaded from numba's cache afterwards)
+and *guarded*: a compile that misses the cache takes an inter-process file lock first
+(``tradeready-compile.lock`` in ``NUMBA_CACHE_DIR``, else in the temporary directory), then looks in
+the cache again. Several processes starting at once on a fresh machine (SubprocVecEnv,
+AsyncVectorEnv, Ray workers, a test run with several workers) therefore compile each kernel once:
+the others wait for the lock and load what the first one saved.
+
+The first compile of a process logs one INFO line on the ``tradeready_gym`` logger saying that the
+kernels are compiling and roughly how long it takes; each finished compile is logged at DEBUG with
+its time. ``tradeready warmup`` compiles every kernel ahead (`tradeready_gym._cli_warmup`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from numba import njit
+
+__all__ = ["COMPILE_LOG_PREFIX", "LOCK_NAME", "compile_lock_path", "helper", "kernel", "kernel_twins"]
+
+logger = logging.getLogger("tradeready_gym")
+
+#: The first words of the INFO line logged when a process starts compiling kernels.
+COMPILE_LOG_PREFIX = "compiling numba kernels"
+#: File name of the inter-process compile lock.
+LOCK_NAME = "tradeready-compile.lock"
+
+_NO_NRT: dict[str, Any] = {"_nrt": False}
+_state = threading.local()
+_process_lock = threading.RLock()
+_file_lock: Any = None
+_logged_first = False
+
+
+def compile_lock_path() -> Path:
+    """Where the inter-process compile lock lives: ``NUMBA_CACHE_DIR`` when set, else the temp dir."""
+    cache_dir = os.environ.get("NUMBA_CACHE_DIR")
+    if cache_dir:
+        return Path(cache_dir) / LOCK_NAME
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"{LOCK_NAME}.{uid}"
+
+
+def _get_file_lock() -> Any:
+    global _file_lock
+    path = compile_lock_path()
+    if _file_lock is None or Path(_file_lock.lock_file) != path:
+        from filelock import FileLock
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _file_lock = FileLock(str(path))
+    return _file_lock
+
+
+def _guard(disp: Any) -> Any:
+    """Make ``disp.compile`` take the compile lock before it looks in the cache and compiles."""
+    original = disp.compile
+    name = disp.py_func.__qualname__
+
+    def compile(sig: Any) -> Any:
+        depth = getattr(_state, "depth", 0)
+        if depth:  # a callee of a compile in progress: the lock is held already
+            return original(sig)
+        with _process_lock:
+            lock = _get_file_lock()
+            try:
+                lock.acquire(timeout=0)
+            except Exception:
+                logger.info("waiting for another process compiling the numba kernels (lock %s)", lock.lock_file)
+                lock.acquire()
+            _state.depth = 1
+            misses_before = sum(disp.stats.cache_misses.values())
+            t0 = time.perf_counter()
+            try:
+                return original(sig)
+            finally:
+                _state.depth = 0
+                lock.release()
+                if sum(disp.stats.cache_misses.values()) > misses_before:
+                    logger.debug("compiled %s in %.1f s", name, time.perf_counter() - t0)
+
+    disp.compile = compile
+    return disp
+
+
+def _first_compile_log(event_name: str) -> None:
+    global _logged_first
+    if not _logged_first:
+        _logged_first = True
+        logger.info(
+            "%s (%s): first use with an empty numba cache, roughly 5-30 s per environment kind on two "
+            "cores; cached afterwards (`tradeready warmup` compiles them all ahead)",
+            COMPILE_LOG_PREFIX,
+            event_name,
+        )
+
+
+def _install_listener() -> None:
+    from numba.core import event
+
+    class _Listener(event.Listener):
+        def on_start(self, ev: Any) -> None:
+            disp = ev.data.get("dispatcher")
+            py_func = getattr(disp, "py_func", None)
+            if py_func is not None and str(getattr(py_func, "__module__", "")).startswith("tradeready_gym"):
+                _first_compile_log(py_func.__qualname__)
+
+        def on_end(self, ev: Any) -> None:
+            pass
+
+    event.register("numba:compile", _Listener())
+
+
+_install_listener()
+
+
+def kernel(fn: Callable[..., Any] | None = None, *, parallel: bool = False, nrt: bool = True,
+           nogil: bool = False) -> Any:
+    """Compile a kernel called from Python (cached, guarded by the compile lock).
+
+    Args:
+        parallel: split ``prange`` loops over threads.
+        nrt: False for kernels that never allocate (no reference-counting runtime).
+        nogil: release the GIL while running.
+    """
+    opts: dict[str, Any] = {"cache": True}
+    if parallel:
+        opts["parallel"] = True
+    if nogil:
+        opts["nogil"] = True
+    if not nrt:
+        opts.update(_NO_NRT)
+
+    def wrap(f: Callable[..., Any]) -> Any:
+        return _guard(njit(**opts)(f))
+
+    return wrap if fn is None else wrap(fn)
+
+
+def kernel_twins(fn: Callable[..., Any], *, nrt: bool = True, nogil: bool = False) -> tuple[Any, Any]:
+    """``(serial, threaded)`` kernels compiled from ONE Python body.
+
+    The body loops over the envs / accounts with ``prange``: the serial kernel runs those loops
+    in order on the calling thread, the threaded one splits them over numba's threads. Use it for
+    loops whose iterations are independent (each writes its own rows), so both give the same values.
+    The threaded copy is compiled from a clone of the function named ``<name>_parallel`` (numba's
+    cache names its files after the function, and the two must not share them).
+    """
+    import types as pytypes
+
+    serial = kernel(fn, nrt=nrt, nogil=nogil)
+    clone = pytypes.FunctionType(
+        fn.__code__, fn.__globals__, fn.__name__ + "_parallel", fn.__defaults__, fn.__closure__
+    )
+    clone.__qualname__ = fn.__qualname__ + "_parallel"
+    clone.__module__ = fn.__module__
+    clone.__doc__ = fn.__doc__
+    clone.__kwdefaults__ = fn.__kwdefaults__
+    threaded = kernel(clone, parallel=True, nrt=nrt, nogil=nogil)
+    return serial, threaded
+
+
+def helper(fn: Callable[..., Any]) -> Any:
+    """Compile a helper called only from compiled code (see the module docstring)."""
+    from numba.core import types
+
+    disp = njit(cache=True, **_NO_NRT)(fn)
+    template = disp.get_call_template
+
+    def widen(a: Any) -> Any:
+        a = types.unliteral(a)
+        return types.int64 if isinstance(a, types.Integer) else a
+
+    def get_call_template(args: Any, kws: Any) -> Any:
+        return template(tuple(widen(a) for a in args), {k: widen(v) for k, v in kws.items()})
+
+    disp.get_call_template = get_call_template
+    return _guard(disp)
