@@ -155,8 +155,8 @@ def test_stale_reported_within_its_deadline(market15):
             st = feed.status()
     assert seen_ms is not None, "the feed never reported stale"
     # the feed reads server time as local clock + estimated offset, which is off by at most half the
-    # round trip of its clock sync (`clock_error_ms`); 0.1 wall s of slack for a shared machine after
-    tick_ms = 0.1 * SPEED * 1000
+    # round trip of its clock sync (`clock_error_ms`); 0.25 wall s of scheduling slack after (a shared machine)
+    tick_ms = 0.25 * SPEED * 1000
     assert deadline_ms - st["clock_error_ms"] - 1 <= seen_ms <= deadline_ms + tick_ms
     assert st["stale"] and st["stale_events"] >= 1
 
@@ -177,8 +177,10 @@ def test_connection_age_limits(market15):
 
 
 def test_ping_pong_keeps_the_connection(market15):
-    # the server pings every 50 ms and drops a connection whose pong is 200 ms late
-    bars, st, server = run_feed(market15, n_bars=6, server_kw={"ping_interval_s": 0.05, "ping_timeout_s": 0.2})
+    # the server pings every 50 ms and drops a connection whose pong is 1 s late (about 60 pings);
+    # liveness is off the table (a long deadline), so only a missing pong could end the connection
+    bars, st, server = run_feed(market15, n_bars=6, server_kw={"ping_interval_s": 0.05, "ping_timeout_s": 1.0},
+                                liveness_s=36_000.0)
     assert_exact(market15, bars)
     assert server.connections_accepted == 1 and st["reconnects"] == 0
 
