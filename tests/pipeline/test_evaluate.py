@@ -104,3 +104,25 @@ def test_evaluate_hold_policy_counts_uses(btc_1h, tmp_path):
     assert ev2.summary["test_period_uses"] == 2 and ev2.summary["deflated_sharpe"]["models_on_period"] == 2
     evals = store.list_runs(mode="eval")
     assert len(evals) == 2 and {r["config"]["model_run_id"] for r in evals} == {"m1", "m2"}
+
+
+@pytest.mark.parametrize("env_id", ["TradeReady-BTC-Continuous-v0", "TradeReady-Portfolio-v0"])
+def test_evaluate_box_spaces(env_id, tmp_path):
+    from conftest import rest_market
+
+    syms = ["BTCUSDT", "ETHUSDT", "SOLUSDT"] if "Portfolio" in env_id else ["BTCUSDT"]
+    market = rest_market(syms, "1h", "2024-03-01", "2024-06-01")
+    n = len(syms)
+
+    def policy(obs):  # a constant, fully invested policy
+        return np.full((obs.shape[0], 1), 1.0, dtype=np.float32) if n == 1 else np.full((obs.shape[0], n), 1 / n, np.float32)
+
+    ev = evaluate_policy(policy, env_id, {"data": market, "lookback_window": 8}, *PERIOD,
+                         settings=EvalSettings(random_seeds=100, bootstrap=100), store=tmp_path / "s.sqlite")
+    s = ev.summary
+    assert s["symbols"] == syms and s["buy_and_hold"]["costs"]["trades"] == n
+    assert s["random"]["costs"]["n_seeds"] == 100 and s["random"]["costs"]["trades_per_day"]["median"] > 1
+    assert s["agent"]["costs"]["trades"] >= 1 and s["agent"]["zero_fees"]["fees"] == 0.0
+    # a random policy's actions fill the whole space
+    acts = random_actions(gym.spaces.Box(0.0, 1.0, (n,), np.float32), 1000, np.arange(3))
+    assert acts.shape == (1000, 3, n) and 0.0 <= acts.min() < 0.01 and 0.99 < acts.max() <= 1.0
