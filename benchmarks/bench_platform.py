@@ -95,8 +95,22 @@ def bench_single(c: httpx.Client, steps: int) -> dict[str, Any]:
             "p95_ms": round(q[94] * 1e3, 3), "goal_steps_per_s": 1000, "met": steps / dt >= 1000}
 
 
-def bench_single_raw(url: str, key: str, c: httpx.Client, steps: int) -> dict[str, Any]:
-    """Single steps from a minimal keep-alive HTTP/1.1 client (stdlib http.client): the server's own rate."""
+def proc_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def bench_single_raw(url: str, key: str, c: httpx.Client, steps: int, server_pid: int) -> dict[str, Any]:
+    """Single steps from a minimal keep-alive HTTP/1.1 client (stdlib http.client): the server's own rate.
+
+    Besides wall-clock rates it reports the CPU time the server process and this client spent per
+    step, which do not depend on what else the machine runs: ``1e6 / (server + client µs)`` is the
+    rate one dedicated core would sustain.
+    """
     import http.client
     from urllib.parse import urlparse
 
@@ -106,6 +120,7 @@ def bench_single_raw(url: str, key: str, c: httpx.Client, steps: int) -> dict[st
     headers = {"X-API-Key": key, "Content-Length": "0"}
     path = f"/api/v1/backtest/{sid}/step"
     lat = []
+    cpu0, ccpu0 = proc_cpu_s(server_pid), time.process_time()
     t0 = time.perf_counter()
     for _ in range(steps):
         a = time.perf_counter()
@@ -116,10 +131,17 @@ def bench_single_raw(url: str, key: str, c: httpx.Client, steps: int) -> dict[st
         if r.status != 200:
             raise SystemExit(f"step failed: {r.status}")
     dt = time.perf_counter() - t0
+    cpu1, ccpu1 = proc_cpu_s(server_pid), time.process_time()
     conn.close()
     q = statistics.quantiles(lat, n=100)
-    return {"steps": steps, "steps_per_s": round(steps / dt, 1), "p50_ms": round(q[49] * 1e3, 3),
-            "p95_ms": round(q[94] * 1e3, 3), "goal_steps_per_s": 1000, "met": steps / dt >= 1000}
+    out: dict[str, Any] = {"steps": steps, "steps_per_s": round(steps / dt, 1), "p50_ms": round(q[49] * 1e3, 3),
+                           "p95_ms": round(q[94] * 1e3, 3), "goal_steps_per_s": 1000, "met": steps / dt >= 1000}
+    if cpu0 is not None and cpu1 is not None:
+        server_us = (cpu1 - cpu0) / steps * 1e6
+        client_us = (ccpu1 - ccpu0) / steps * 1e6
+        out.update({"server_cpu_us_per_step": round(server_us, 1), "client_cpu_us_per_step": round(client_us, 1),
+                    "steps_per_s_one_dedicated_core": round(1e6 / max(server_us + client_us, 1e-9), 1)})
+    return out
 
 
 def bench_original_client(c: httpx.Client, steps: int) -> dict[str, Any]:
@@ -205,7 +227,7 @@ def main() -> None:
             results = {}
             key = fresh_key()
             with client(key) as c:
-                results["rest_single_step"] = bench_single_raw(url, key, c, args.steps)
+                results["rest_single_step"] = bench_single_raw(url, key, c, args.steps, proc.pid)
             with client(fresh_key()) as c:
                 results["rest_single_step_httpx_client"] = bench_single(c, args.steps)
             with client(fresh_key()) as c:

@@ -66,9 +66,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     live = _optional("tradeready_platform.routers.live")
     if live is not None:
         app.include_router(live.router)
+    app.include_router(backtest.router)  # first of ours: its step route is the hottest path
     app.include_router(auth.router)
     app.include_router(auth.account_router)
-    app.include_router(backtest.router)
     app.include_router(training.router)
     app.include_router(market.router)
     dash = _optional("tradeready_platform.dashboard")
