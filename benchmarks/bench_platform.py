@@ -54,7 +54,7 @@ def build_cache(data: Path, root: Path) -> None:
 def start_server(db_url: str, cache: Path, home: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     exe = str(Path(sys.executable).parent / "tradeready")
-    env = {**os.environ, "TRADEREADY_HOME": str(home)}
+    env = {**os.environ, "TRADEREADY_HOME": str(home), "TRADEREADY_REGISTER_LIMIT": "100"}
     proc = subprocess.Popen([exe, "serve", "--port", str(port), "--database-url", db_url, "--data-dir", str(cache),
                              "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
