@@ -52,6 +52,7 @@ _NO_NRT: dict[str, Any] = {"_nrt": False}
 _state = threading.local()
 _process_lock = threading.RLock()
 _file_lock: Any = None
+_file_lock_pid = -1
 _logged_first = False
 
 
@@ -65,13 +66,15 @@ def compile_lock_path() -> Path:
 
 
 def _get_file_lock() -> Any:
-    global _file_lock
+    global _file_lock, _file_lock_pid
     path = compile_lock_path()
-    if _file_lock is None or Path(_file_lock.lock_file) != path:
+    # a forked child (AsyncVectorEnv, SubprocVecEnv with fork) must not use the parent's instance
+    if _file_lock is None or _file_lock_pid != os.getpid() or Path(_file_lock.lock_file) != path:
         from filelock import FileLock
 
         path.parent.mkdir(parents=True, exist_ok=True)
         _file_lock = FileLock(str(path))
+        _file_lock_pid = os.getpid()
     return _file_lock
 
 
