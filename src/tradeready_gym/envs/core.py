@@ -7,8 +7,7 @@ apply the actions -> advance the engine one bar -> reward -> observation and inf
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from tradeready_gym.errors import ConfigError, DataNotFoundError
 from tradeready_gym.informers.informers import DefaultInformer, Informer
 from tradeready_gym.informers.record import REC_I_FLAGS
 from tradeready_gym.observers.window import Observer
+from tradeready_gym.rewards.base import bind_reward
 from tradeready_gym.stoppers.stoppers import StandardStopper, Stopper, default_stopper
 from tradeready_gym.timeframes import format_iso
 
@@ -29,53 +29,6 @@ _F32 = np.dtype(np.float32)
 _I64 = np.int64
 
 __all__ = ["BatchCore", "CoreViews", "EpisodeHistory", "StepResult", "bind_reward"]
-
-
-class _ScalarRewardAdapter:
-    """Runs an object that only has ``compute(prev, curr, info)`` (and maybe ``reset()``) per env."""
-
-    needs_info = True
-
-    def __init__(self, reward: Any, n_envs: int) -> None:
-        self._copies = [copy.deepcopy(reward) for _ in range(n_envs)]
-        self.reward = reward
-
-    def reset_envs(self, mask: np.ndarray) -> None:
-        for i in np.flatnonzero(mask):
-            reset = getattr(self._copies[int(i)], "reset", None)
-            if callable(reset):
-                reset()
-
-    def compute_batch(self, prev: np.ndarray, curr: np.ndarray, infos: Sequence[dict[str, Any]] | None) -> np.ndarray:
-        out = np.empty(len(self._copies), dtype=np.float64)
-        for i, c in enumerate(self._copies):
-            out[i] = float(c.compute(float(prev[i]), float(curr[i]), {} if infos is None else infos[i]))
-        if not np.isfinite(out).all():
-            raise ConfigError(f"{type(self.reward).__name__}.compute returned a non-finite reward; rewards must be finite")
-        return out
-
-
-def bind_reward(reward: Any, n_envs: int) -> Any:
-    """Bind a private copy of ``reward`` to ``n_envs`` envs; objects with only ``compute`` are adapted per env.
-
-    The copy keeps one reward object passed to several envs (``make_vec_env(env_kwargs=...)``, a
-    registered default) from sharing its rolling state between them.
-    """
-    if isinstance(reward, type):  # a reward class instead of an instance
-        raise ConfigError(
-            f"reward_function={reward!r} is not allowed; allowed: an instance such as {reward.__name__}(), "
-            "not the class"
-        )
-    if hasattr(reward, "compute_batch") and hasattr(reward, "bind"):
-        reward = copy.deepcopy(reward)
-        reward.bind(n_envs)
-        return reward
-    if callable(getattr(reward, "compute", None)):
-        return _ScalarRewardAdapter(reward, n_envs)
-    raise ConfigError(
-        f"reward_function={reward!r} is not a reward; allowed: a tradeready_gym.rewards reward or an object "
-        "with compute(prev_equity, curr_equity, info) -> float"
-    )
 
 
 class EpisodeHistory:

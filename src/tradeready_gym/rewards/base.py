@@ -30,7 +30,7 @@ import numpy as np
 
 from tradeready_gym.errors import ConfigError
 
-__all__ = ["CustomReward", "RewardFunction", "as_bool_mask", "as_equity"]
+__all__ = ["CustomReward", "RewardFunction", "ScalarReward", "as_bool_mask", "as_equity", "bind_reward"]
 
 
 def as_equity(values: Any, name: str, n: int | None) -> np.ndarray:
@@ -176,6 +176,57 @@ class RewardFunction:
 
 CustomReward = RewardFunction
 """Alias of `RewardFunction` for user rewards."""
+
+
+class ScalarReward(RewardFunction):
+    """A `RewardFunction` around an object that only has ``compute(prev, curr, info)`` (and maybe
+    ``reset()``): the env runs such an object through this class, with one deep copy per env.
+
+    Args:
+        reward: the user's object; ``reward.reward`` of the running copy is that env's copy.
+    """
+
+    def __init__(self, reward: Any) -> None:
+        if not callable(getattr(reward, "compute", None)):
+            raise ConfigError(
+                f"reward_function={reward!r} is not a reward; allowed: a tradeready_gym.rewards reward or an object "
+                "with compute(prev_equity, curr_equity, info) -> float"
+            )
+        self.reward = reward
+
+    def compute(self, prev_equity: float, curr_equity: float, info: dict[str, Any]) -> float:
+        return float(self.reward.compute(prev_equity, curr_equity, info))
+
+    def reset(self) -> None:
+        reset = getattr(self.reward, "reset", None)
+        if callable(reset):
+            reset()
+
+    def __repr__(self) -> str:
+        return f"ScalarReward({self.reward!r})"
+
+
+def bind_reward(reward: Any, n_envs: int) -> Any:
+    """The reward an env runs: a private copy of ``reward`` bound to ``n_envs`` envs.
+
+    A `RewardFunction` (every built-in and every user subclass) is deep-copied and bound; an object
+    with only ``compute`` is wrapped in `ScalarReward` first. The copy keeps one reward object
+    passed to several envs (``make_vec_env(env_kwargs=...)``, a registered default) from sharing
+    its rolling state between them. Every reward then runs through the same three calls: ``bind``,
+    ``reset_envs`` and ``compute_batch``.
+    """
+    if isinstance(reward, type):
+        raise ConfigError(
+            f"reward_function={reward!r} is not allowed; allowed: an instance such as {reward.__name__}()"
+        )
+    if isinstance(reward, RewardFunction) or all(
+        callable(getattr(reward, name, None)) for name in ("bind", "reset_envs", "compute_batch")
+    ):
+        bound = copy.deepcopy(reward)  # a reward with the batch protocol (a duck-typed one too)
+    else:
+        bound = ScalarReward(reward)
+    bound.bind(n_envs)
+    return bound
 
 
 def _check_n_envs(n_envs: Any) -> int:
