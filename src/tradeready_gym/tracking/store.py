@@ -43,12 +43,14 @@ from tradeready_gym.tracking.models import (
 )
 
 __all__ = [
+    "EPISODE_SQLITE_COLUMNS",
     "HEAD_REVISION",
     "STORE_FILENAME",
     "Store",
     "default_home",
     "default_store_path",
     "iso",
+    "sqlite_datetime",
 ]
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,27 @@ def iso(value: dt.datetime | None) -> str | None:
 
 
 _SQLITE_CACHE: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+
+#: Column order of `Store.record_episodes`' ``sqlite_params`` tuples.
+EPISODE_SQLITE_COLUMNS: tuple[str, ...] = (
+    "run_id", "episode", "env_index", "data_start", "data_end", "length", "reward_sum", "roi_pct", "sharpe",
+    "sortino", "max_drawdown_pct", "trades", "fees", "buy_hold_roi_pct", "final_equity", "terminated",
+    "truncated", "wall_time_s", "global_step", "finished_at", "extra",
+)
+_EPISODE_SQL = (
+    f"INSERT INTO episodes ({', '.join(EPISODE_SQLITE_COLUMNS)}) VALUES ({', '.join('?' for _ in EPISODE_SQLITE_COLUMNS)}) "
+    "ON CONFLICT (run_id, episode) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in EPISODE_SQLITE_COLUMNS[2:])
+)
+
+
+def sqlite_datetime(ts: float) -> str:
+    """A Unix time as SQLAlchemy stores a UTC datetime in SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    whole = int(ts)
+    micros = round((ts - whole) * 1e6)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole)) + f".{micros:06d}"
 
 
 def _sqlite_dt(v: Any) -> Any:
@@ -388,6 +411,7 @@ class Store:
         total_steps: int | None = None,
         outbox: Sequence[dict[str, Any]] = (),
         heartbeat: bool = True,
+        sqlite_params: Sequence[tuple[Any, ...]] = (),
     ) -> None:
         """Write finished episodes (idempotent by ``(run_id, episode)``) in one short transaction.
 
@@ -400,12 +424,18 @@ class Store:
             total_steps: the run's total steps so far (stored when larger than the stored value).
             outbox: outbox items (``{"kind", "dedup_key", "payload"}``) queued in the same transaction.
             heartbeat: also refresh the run's heartbeat.
+            sqlite_params: more episodes, SQLite only: tuples in `EPISODE_SQLITE_COLUMNS` order with
+                values as stored (the tracker's fast path; see `episode_sqlite_params`).
         """
         rows = [self._episode_row(run_id, e) for e in episodes]
+        if sqlite_params and not self.is_sqlite:
+            raise ValueError("sqlite_params needs a SQLite store")
 
         def go() -> None:
             with self._write() as conn:
                 self._upsert(conn, Episode.__table__, rows, ["run_id", "episode"])
+                if sqlite_params:
+                    conn.exec_driver_sql(_EPISODE_SQL, list(sqlite_params))
                 if drop_traces:
                     conn.execute(delete(Trace).where(and_(Trace.run_id == run_id, Trace.episode.in_(list(drop_traces)))))
                 for ep, reasons in (relabel_traces or {}).items():

@@ -47,19 +47,19 @@ def positions_from_fills(
     """
     n = len(times_ns)
     pos = np.zeros((n, len(symbols)), dtype=np.float64)
-    if not fills:
+    if not fills or n == 0:
         return pos
     col = {s: j for j, s in enumerate(symbols)}
+    keep = [f for f in fills if str(f.get("symbol")) in col]
+    if not keep:
+        return pos
+    ts = np.fromiter((time_to_ns(f.get("time")) for f in keep), dtype=np.int64, count=len(keep))
+    k = np.minimum(np.searchsorted(times_ns, ts, side=side), n - 1)  # type: ignore[call-overload]
+    j = np.fromiter((col[str(f.get("symbol"))] for f in keep), dtype=np.int64, count=len(keep))
+    q = np.fromiter((float(f.get("quantity", 0.0)) * (1.0 if str(f.get("side")) == "buy" else -1.0) for f in keep),
+                    dtype=np.float64, count=len(keep))
     delta = np.zeros_like(pos)
-    for f in fills:
-        j = col.get(str(f.get("symbol")))
-        if j is None:
-            continue
-        k = int(np.searchsorted(times_ns, int(time_to_ns(f.get("time"))), side=side))  # type: ignore[call-overload]
-        if k >= n:
-            k = n - 1
-        q = float(f.get("quantity", 0.0))
-        delta[k, j] += q if str(f.get("side")) == "buy" else -q
+    np.add.at(delta, (k, j), q)
     np.cumsum(delta, axis=0, out=pos)
     pos[np.abs(pos) < 1e-12] = 0.0
     return pos
@@ -89,7 +89,7 @@ def encode_trace(
     fills: list[dict[str, Any]] | None = None,
     symbols: list[str] | tuple[str, ...] = (),
     meta: dict[str, Any] | None = None,
-    level: int = 6,
+    level: int = 1,
 ) -> bytes:
     """Encode one episode's trace (see the module doc for the format).
 
@@ -124,10 +124,14 @@ def encode_trace(
         "symbols": list(symbols),
         "n": n,
         "arrays": [{"name": k, "dtype": d, "shape": list(arrays[k].shape)} for k, d, _ in _ARRAYS],
-        "fills": _plain(list(fills or [])),
+        "fills": list(fills or []),
         "meta": _plain(dict(meta or {})),
     }
-    hb = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    try:  # fills are plain finite numbers and strings: no conversion needed
+        hb = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError):
+        header["fills"] = _plain(header["fills"])
+        hb = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
     parts = [struct.pack("<I", len(hb)), hb]
     for k, d, _ in _ARRAYS:
         parts.append(np.ascontiguousarray(arrays[k], dtype=d).tobytes())

@@ -107,17 +107,20 @@ _FLOAT_FIELDS = ("reward_sum", "roi_pct", "sharpe", "sortino", "max_drawdown_pct
                  "final_equity", "wall_time_s", "finished_ts", "win_rate", "profit_factor", "exposure_pct")
 
 
-def _row_from_record(rec: tuple[Any, ...]) -> dict[str, Any]:
-    """An ``episodes`` row from a journal record (a tuple of `_INT_FIELDS` then `_FLOAT_FIELDS`)."""
+def _row_from_record(rec: tuple[Any, ...], isos: tuple[str | None, str | None] | None = None) -> dict[str, Any]:
+    """An ``episodes`` row from a journal record (a tuple of `_INT_FIELDS` then `_FLOAT_FIELDS`);
+    ``isos``: the data start and end as ISO strings when known (else formatted from the record)."""
     from tradeready_gym.timeframes import format_iso
 
     ep, env_index, length, trades, step, start_ns, end_ns, flags = rec[:8]
     (rsum, roi, sharpe, sortino, mdd, fees, bh, feq, wall, ts, win, pf, expo) = rec[8:]
+    span = isos if isos is not None else (
+        format_iso(start_ns) if start_ns >= 0 else None, format_iso(end_ns) if end_ns >= 0 else None)
     return {
         "episode": int(ep),
         "env_index": int(env_index),
-        "data_start": format_iso(start_ns) if start_ns >= 0 else None,
-        "data_end": format_iso(end_ns) if end_ns >= 0 else None,
+        "data_start": span[0],
+        "data_end": span[1],
         "length": int(length),
         "reward_sum": _num(rsum),
         "roi_pct": _num(roi),
@@ -135,6 +138,40 @@ def _row_from_record(rec: tuple[Any, ...]) -> dict[str, Any]:
         "finished_at": dt.datetime.fromtimestamp(ts, dt.UTC),
         "extra": {"win_rate": _num(win), "profit_factor": _num(pf), "exposure_pct": _num(expo)},
     }
+
+
+def _finite(x: float) -> float | None:
+    return x if x - x == 0.0 else None  # NaN and infinities -> None
+
+
+def _sqlite_params(run_id: str, rec: tuple[Any, ...], isos: tuple[str | None, str | None] | None) -> tuple[Any, ...]:
+    """The ``episodes`` row of a record as stored in SQLite (`EPISODE_SQLITE_COLUMNS` order)."""
+    from tradeready_gym.tracking.store import sqlite_datetime
+
+    if isos is None:
+        return tuple(_sqlite_row(run_id, _row_from_record(rec)))
+    ep, env_index, length, trades, step, _s, _e, flags = rec[:8]
+    (rsum, roi, sharpe, sortino, mdd, fees, bh, feq, wall, ts, win, pf, expo) = rec[8:]
+    extra = json.dumps({"win_rate": _finite(win), "profit_factor": _finite(pf), "exposure_pct": _finite(expo)})
+    return (run_id, ep, env_index, isos[0], isos[1], length, _finite(rsum), _finite(roi), _finite(sharpe),
+            _finite(sortino), _finite(mdd), None if trades < 0 else trades, _finite(fees), _finite(bh), _finite(feq),
+            flags & 1, (flags >> 1) & 1, _finite(wall), step, sqlite_datetime(ts), extra)
+
+
+def _sqlite_row(run_id: str, row: dict[str, Any]) -> list[Any]:
+    from tradeready_gym.tracking.store import EPISODE_SQLITE_COLUMNS
+
+    out: list[Any] = []
+    for c in EPISODE_SQLITE_COLUMNS:
+        v = run_id if c == "run_id" else row.get(c)
+        if c == "finished_at":
+            v = v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime) else v
+        elif c == "extra":
+            v = json.dumps(v)
+        elif c in ("terminated", "truncated"):
+            v = int(bool(v))
+        out.append(v)
+    return out
 
 
 def _now_iso() -> str:
@@ -223,6 +260,7 @@ class _RunState:
         self.best: tuple[float, int] | None = None
         self.worst: tuple[float, int] | None = None
         self.last_capture: tuple[int, Any] | None = None
+        self.tracker: TrainingTracker | None = tracker
         self.n = 0
         self.roi_sum = 0.0
         self.roi_n = 0
@@ -302,9 +340,13 @@ class _Writer:
                 raise
         now = time.monotonic()
         if now - self._last_heartbeat >= self.heartbeat_interval_s:
-            live = [r.run_id for r in self.runs.values() if r.registered and not r.completed]
+            live = [r for r in self.runs.values() if r.registered and not r.completed]
             if live:
-                self.open_store().heartbeat(live)
+                store = self.open_store()
+                store.heartbeat([r.run_id for r in live])
+                for r in live:
+                    if r.tracker is not None:
+                        self._last(store, r.tracker)
             self._last_heartbeat = now
         for ev in flushes:
             ev.set()
@@ -315,10 +357,10 @@ class _Writer:
         for op in ops:
             if op[0] == "register":
                 self._register(store, op[1])
-        episodes: dict[str, list[tuple[tuple[Any, ...], Any]]] = {}
+        episodes: dict[str, list[tuple[tuple[Any, ...], Any, Any]]] = {}
         for op in ops:
             if op[0] == "episode":
-                episodes.setdefault(op[1], []).append((op[2], op[3]))
+                episodes.setdefault(op[1], []).append((op[2], op[3], op[4]))
         for run_id, items in episodes.items():
             self._episodes(store, run_id, items)
         for op in ops:
@@ -363,21 +405,25 @@ class _Writer:
         meta = {"run_id": run_id, "episode": episode}
         return capture.encode(meta)
 
-    def _episodes(self, store: Any, run_id: str, items: list[tuple[tuple[Any, ...], Any]]) -> None:
+    def _episodes(self, store: Any, run_id: str, items: list[tuple[tuple[Any, ...], Any, Any]]) -> None:
         st = self.runs.get(run_id)
         if st is None:
             raise RuntimeError(f"episodes of unregistered run {run_id}")
         changed: dict[int, set[str]] = {}
         captures: dict[int, Any] = {}
-        rows = []
-        for rec, capture in items:
-            row = _row_from_record(rec)
-            ep = int(row["episode"])
-            rows.append(row)
+        rows: list[dict[str, Any]] = []
+        params: list[tuple[Any, ...]] = []
+        fast = store.is_sqlite and not st.remote
+        for rec, capture, isos in items:
+            if fast:
+                params.append(_sqlite_params(run_id, rec, isos))
+            else:
+                rows.append(_row_from_record(rec, isos))
+            ep = int(rec[0])
             st.n += 1
-            st.total_steps = max(st.total_steps, int(row.get("global_step") or 0))
-            roi = _num(row.get("roi_pct"))
-            rs = _num(row.get("reward_sum"))
+            st.total_steps = max(st.total_steps, int(rec[4]))
+            roi = _finite(rec[9])
+            rs = _finite(rec[8])
             if roi is not None:
                 st.roi_sum += roi
                 st.roi_n += 1
@@ -407,16 +453,6 @@ class _Writer:
                 st.reasons.setdefault(ep, set()).update(want)
                 changed[ep] = st.reasons[ep]
                 captures[ep] = capture
-            st.last_capture = (ep, capture)
-        # the newest episode is the "last" one
-        if st.last_capture is not None:
-            ep, capture = st.last_capture
-            for old, rs_ in list(st.reasons.items()):
-                if "last" in rs_ and old != ep:
-                    self._drop_reason(st, old, "last", changed)
-            st.reasons.setdefault(ep, set()).add("last")
-            changed[ep] = st.reasons[ep]
-            captures.setdefault(ep, capture)
         traces, drops, relabel = [], [], {}
         for ep, reasons in changed.items():
             if not reasons:
@@ -434,8 +470,8 @@ class _Writer:
             outbox += [_trace_payload(run_id, t) for t in traces]
             _stamp(outbox, st.base_url)
         store.record_episodes(run_id, rows, traces=traces, drop_traces=drops, relabel_traces=relabel,
-                              total_steps=st.total_steps, outbox=outbox)
-        st.committed = max([st.committed, *[int(r["episode"]) for r in rows]])
+                              total_steps=st.total_steps, outbox=outbox, sqlite_params=params)
+        st.committed = max([st.committed, *[int(rec[0]) for rec, _c, _i in items]])
         if st.remote:
             for (base, _key), sender in self._senders.items():
                 if base == st.base_url:
@@ -448,6 +484,29 @@ class _Writer:
             rs.discard(reason)
             changed[ep] = rs
 
+    def _last(self, store: Any, t: TrainingTracker) -> None:
+        """Store the trace of the run's newest episode as "last" (moved from the previous one)."""
+        st = self.runs.get(t.run_id)
+        latest = t._last_capture
+        if st is None or latest is None or st.last_capture is latest or latest[0] > st.committed:
+            return
+        st.last_capture = latest
+        ep, capture = latest
+        changed: dict[int, set[str]] = {}
+        for old, reasons in list(st.reasons.items()):
+            if "last" in reasons and old != ep:
+                self._drop_reason(st, old, "last", changed)
+        st.reasons.setdefault(ep, set()).add("last")
+        trace = {"episode": ep, "reasons": ",".join(sorted(st.reasons[ep])),
+                 "data": self._trace(st, t.run_id, ep, capture)}
+        drops = [e for e, r in changed.items() if not r and e != ep]
+        relabel = {e: ",".join(sorted(r)) for e, r in changed.items() if r and e != ep}
+        for e in drops:
+            st.reasons.pop(e, None)
+        outbox = _stamp([_trace_payload(t.run_id, trace)], st.base_url) if st.remote else []
+        store.record_episodes(t.run_id, [], traces=[trace], drop_traces=drops, relabel_traces=relabel,
+                              outbox=outbox, heartbeat=False)
+
     def _complete(self, store: Any, t: TrainingTracker, status: str, summary: dict[str, Any] | None,
                   done: threading.Event | None) -> None:
         st = self.runs.get(t.run_id)
@@ -455,6 +514,7 @@ class _Writer:
             if done is not None:
                 done.set()
             return
+        self._last(store, t)
         agg = {
             "episodes": st.n,
             "total_steps": st.total_steps,
@@ -568,10 +628,20 @@ class _SingleCapture:
         times = np.asarray(m.open_time, dtype=np.int64)[bars] + int(m.interval_ns)
         closes = np.asarray(m.close)[bars]
 
-        def to_ns(v: Any) -> int:
-            return int(v) if isinstance(v, (int, np.integer)) else int(parse_time(v, param="time"))
+        fills = self.fills
+        stamps = [f.get("time") for f in fills]
+        if stamps and all(isinstance(v, str) and v.endswith("Z") for v in stamps):
+            ns = np.array([str(v)[:-1] for v in stamps], dtype="datetime64[ns]").astype(np.int64).tolist()
+            lookup = dict(zip(stamps, ns, strict=True))
 
-        pos = positions_from_fills(times, self.fills, list(m.symbols), to_ns, side="right")
+            def to_ns(v: Any) -> int:
+                return int(lookup[v])
+        else:
+
+            def to_ns(v: Any) -> int:
+                return int(v) if isinstance(v, (int, np.integer)) else int(parse_time(v, param="time"))
+
+        pos = positions_from_fills(times, fills, list(m.symbols), to_ns, side="right")
         return encode_trace(times=times, closes=closes, equity=self.equity, position=pos, fills=self.fills,
                             symbols=list(m.symbols), meta=meta)
 
@@ -596,7 +666,7 @@ class TrainingTracker:
         group_name, seed, algorithm, hyperparams: stored with the run (seed groups, what trained it).
         env_id: the Gymnasium id (default: read from the env's spec at the first reset).
         config: extra configuration stored with the run (merged over the env's settings).
-        trace_every: keep the trace of every k-th episode (0: only first, best, worst and last).
+        trace_every: keep the trace of every k-th episode (default 500; 0: only first, best, worst and last).
         flush_interval_s: how often the background writer commits (seconds).
         heartbeat_interval_s: how often an open run's heartbeat is refreshed (seconds).
         run_id: the run's id (default: a new UUID4).
@@ -621,7 +691,7 @@ class TrainingTracker:
         hyperparams: dict[str, Any] | None = None,
         env_id: str | None = None,
         config: dict[str, Any] | None = None,
-        trace_every: int = 50,
+        trace_every: int = 500,
         flush_interval_s: float = 1.0,
         heartbeat_interval_s: float = 30.0,
         run_id: str | None = None,
@@ -673,6 +743,9 @@ class TrainingTracker:
         self._env_ref: Any = None
         self._t_start: np.ndarray = np.zeros(1)
         self._decision_ns: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._best = -math.inf
+        self._worst = math.inf
+        self._last_capture: tuple[int, Any] | None = None
         self._journal_fd: int | None = None
         self._journal_lock: Any = None
         self._journal_path: Path | None = None
@@ -862,8 +935,25 @@ class TrainingTracker:
         history = getattr(env, "history", None)
         if history is not None:
             capture = _SingleCapture(core.feed.market, start, history.equity_curve(), history.fills)
-        self._report(0, metrics, int(times[start]), int(times[int(core.engine.t[0])]), terminated, truncated,
-                     capture)
+            ep = self.episodes + 1
+            self._last_capture = (ep, capture)
+            # only a possible "first", "every_k", "best" or "worst" trace goes to the writer (the same
+            # rule the writer applies); the newest episode is kept here for the "last" trace
+            roi = metrics.get("roi_pct")
+            keep = ep == 1 or (self.trace_every > 0 and ep % self.trace_every == 0)
+            if roi is not None and roi == roi:
+                if roi > self._best:
+                    self._best = roi
+                    keep = True
+                if roi < self._worst:
+                    self._worst = roi
+                    keep = True
+            if not keep:
+                capture = None
+        end = int(core.engine.t[0])
+        feed = core.feed
+        self._report(0, metrics, int(times[start]), int(times[end]), terminated, truncated, capture,
+                     (feed.time_iso(start), feed.time_iso(end)))
 
     def on_vector_episodes(self, venv: Any, idx: np.ndarray, metrics: dict[str, np.ndarray],
                            terminated: np.ndarray, truncated: np.ndarray) -> None:
@@ -876,11 +966,12 @@ class TrainingTracker:
         times = self._decision_ns
         for j, i in enumerate(idx.tolist()):
             row = {k: v[j].item() for k, v in metrics.items()}
-            self._report(i, row, int(times[int(starts[i])]), int(times[int(clock[i])]),
-                         bool(terminated[i]), bool(truncated[i]), None)
+            a, b = int(starts[i]), int(clock[i])
+            self._report(i, row, int(times[a]), int(times[b]), bool(terminated[i]), bool(truncated[i]), None,
+                         (core.feed.time_iso(a), core.feed.time_iso(b)))
 
     def _report(self, env_index: int, metrics: dict[str, Any], start_ns: int, end_ns: int,
-                terminated: bool, truncated: bool, capture: Any) -> None:
+                terminated: bool, truncated: bool, capture: Any, isos: tuple[str, str] | None = None) -> None:
         """Journal the episode (one write) and queue it for the writer; the env thread does nothing else."""
         now = time.perf_counter()
         self.episodes += 1
@@ -903,7 +994,7 @@ class TrainingTracker:
         self._journal(rec)
         writer = self._writer
         assert writer is not None
-        writer.submit(("episode", self.run_id, rec, capture))
+        writer.submit(("episode", self.run_id, rec, capture, isos))
 
     # ------------------------------------------------------------------ manual use
     def report_episode(self, episode_number: int | None = None, metrics: dict[str, Any] | None = None,
