@@ -83,7 +83,9 @@ def test_start_up_precomputes_the_newest_runs(seeded):
 
     app = create_local_app(seeded["path"])
     service.clear_cache()
+    assert not getattr(app.state, "precomputed", False)
     cli._warm(app)
+    assert app.state.precomputed is True
     kinds = {(k[2], k[3]) for k in [*service._CACHE._data, *service._SERIES_CACHE._data]}
     big = seeded["ids"]["big"]
     assert ("stats", big) in kinds and ("summary", big) in kinds and ("series", big) in kinds

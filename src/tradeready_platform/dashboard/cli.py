@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,19 @@ def _warm(app: Any) -> None:
 
     from tradeready_platform.dashboard.service import run_curves, run_detail, runs_list
 
+    t0 = time.perf_counter()
     try:
         with Session(app.state.store.engine) as session:
             listed = runs_list(session, None)
-            for run in listed["runs"][:WARM_RUNS]:
+            newest = listed["runs"][:WARM_RUNS]
+            for run in newest:
                 run_detail(session, None, run["id"])
                 run_curves(session, None, run["id"], metrics=_PAGE_METRICS, x="episode")
     except Exception:  # the pages compute what they need themselves then
         log.warning("could not pre-compute the dashboard's pages", exc_info=True)
+        return
+    app.state.precomputed = True
+    log.info("pre-computed the run list and %d run pages in %.1f s", len(newest), time.perf_counter() - t0)
 
 
 def serve_local(

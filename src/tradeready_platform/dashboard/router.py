@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -179,9 +179,10 @@ def dashboard_router(
 
     # ------------------------------------------------------------------ JSON
     @router.get(API_PREFIX + "/config", tags=["dashboard"])
-    def config() -> dict[str, Any]:
+    def config(request: Request) -> dict[str, Any]:
         return {"refresh_ms": int(refresh_s * 1000), "auth": auth, "max_points": MAX_POINTS,
-                "stale_after_s": service.STALE_AFTER_S}
+                "stale_after_s": service.STALE_AFTER_S,
+                "precomputed": bool(getattr(request.app.state, "precomputed", False))}
 
     @router.get(API_PREFIX + "/runs", tags=["dashboard"])
     def runs(
