@@ -39,7 +39,8 @@ def _run_parity(market, symbols, kwargs, n_steps, tmp_path, discrete):
         bt = make_portfolio_env(symbols, data=market, timeframe="15m", **kwargs)
     bt.reset(options={"start_index": start - 50})
     bt.step(bt.action_space.sample())
-    with ReplayServer(market, start_index=start, speed=SPEED) as server:
+    # half the usual speed (a candle per wall second): reset and the first decision fit in one candle
+    with ReplayServer(market, start_index=start, speed=SPEED / 2) as server:
         live = LiveTradingEnv(
             symbols=symbols, timeframe="15m", feed_config=feed_config(server), clock=server.clock.now_ms,
             store=tmp_path / "live.sqlite", history_start=int(market.open_time[0]) // 1_000_000,
@@ -47,6 +48,7 @@ def _run_parity(market, symbols, kwargs, n_steps, tmp_path, discrete):
         )
         try:
             obs_l, info_l = live.reset(seed=3)
+            assert info_l["live"]["late_steps"] == 0
             d = live.decision_index
             assert live.candle_open_ms[0] == int(market.open_time[0]) // 1_000_000
             obs_b, info_b = bt.reset(seed=3, options={"start_index": d})

@@ -88,12 +88,13 @@ def test_kill_9_and_restart_resumes_exactly(btc15, tmp_path):
     assert [s["step"] for s in steps] == list(range(len(steps)))
     assert [s["open_ms"] for s in steps] == opens[session["start_bar"] + 1 :]
     kinds = [s["kind"] for s in steps]
-    assert kinds[: n_first] == ["agent"] * n_first
+    # a decision is "late" (a no-op, never traded) only when it came after its candle had closed
+    assert set(kinds[:n_first]) <= {"agent", "late"} and "agent" in kinds[:n_first]
     offline = [s for s in steps if s["kind"] == "offline"]
     assert len(offline) == resumed["live"]["offline_steps"]
     # never traded retroactively: candles missed while down were held, without fills
     assert all(s["fills"] == [] and s["action"] == 0 for s in offline)
-    assert kinds[-3:] == ["agent"] * 3
+    assert set(kinds[-3:]) <= {"agent", "late"}
     assert after[-1]["live"]["step"] == len(steps)
     # and the whole stored history is exactly a backtest of the stored actions on the stored candles
     first_ot = opens[0]

@@ -351,6 +351,11 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
             if self.store is not None:
                 self.store.create(self.session, self.settings, self._start_bar, candles)
             obs, _, _, _, info = self._replay()
+        # candles that closed while reset ran are stepped without trading: the first decision is
+        # always taken on the newest final candle
+        behind = feed.bars(self._open_ms[-1] + self.interval_ms, feed.next_open_ms())
+        if behind:
+            obs, _, _, _, info = self._step_bars(behind, None, "late")
         self._needs_reset = False
         return obs, self._live_info(info, "reset")
 
@@ -424,15 +429,14 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         act = self._canonical(action)  # invalid actions fail before anything is waited for or stored
         feed = self.feed
         nxt = self._open_ms[-1] + self.interval_ms
-        late = feed.next_open_ms() > nxt + self.interval_ms  # bar t+1 closed before this call
-        bar = feed.wait_bar(nxt, timeout=self.step_timeout_s)
-        bars = feed.bars(nxt, feed.next_open_ms())  # this bar and any that closed since
+        late = feed.next_open_ms() > nxt  # candle t+1 had closed before this call: too late to fill at its open
+        feed.wait_bar(nxt, timeout=self.step_timeout_s)
+        bars = feed.bars(nxt, feed.next_open_ms())  # this candle and any that closed since
         if late:
             obs, reward, term, trunc, info = self._step_bars(bars, None, "late")
         else:
             obs, reward, term, trunc, info = self._step_bars(bars, act, "agent")
         self._latency_ms = (time.perf_counter() - bars[-1].completed_at) * 1000.0 if bars else None
-        del bar
         if term or trunc:
             self._needs_reset = True
         return obs, reward, term, trunc, self._live_info(info, "late" if late else "agent")
