@@ -95,3 +95,17 @@ def test_vec_video_recorder_records_frames(real_cache, tmp_path):
     assert frames[-1].shape == (400, 640, 3) and frames[-1].dtype == np.uint8
     with pytest.raises(ConfigError, match="render_mode='rgb_array'"):
         make_sb3_vec_env("TradeReady-BTC-v0", num_envs=1, **KW).get_images()
+
+
+def test_finished_episodes_carry_their_metrics_in_every_mode(real_cache):
+    for mode in ("same_step", "next_step", "disabled"):
+        venv = SB3VecEnvAdapter(gym.make_vec("TradeReady-BTC-v0", num_envs=2, autoreset_mode=mode, **KW))
+        venv.reset()
+        ended = []
+        for _ in range(13):
+            _, _, dones, infos = venv.step(np.array([1, 0]))
+            ended += [infos[i] for i in np.flatnonzero(dones)]
+        assert len(ended) == 4, mode  # two 6-step episodes per env
+        for info in ended:
+            m = info["episode_metrics"]
+            assert m["length"] == 6 and m["final_equity"] == pytest.approx(info["final_equity"])
