@@ -269,3 +269,13 @@ def test_scalar_wildcard_expands_to_the_runs_scalars(local_url, seeded):
     assert set(c["series"]) == {"roi_pct", "scalar:train/entropy_loss", "scalar:train/loss"}
     r = httpx.get(local_url + API + "/compare", params={"ids": rid, "metric": "scalar:*"}, timeout=30)
     assert r.status_code == 400 and "metric='scalar:*'" in r.json()["error"]["message"]
+
+
+def test_static_files_are_revalidated_by_etag(local_url):
+    url = local_url + "/training/static/run.js"
+    first = httpx.get(url, timeout=10)
+    assert first.status_code == 200 and first.headers["cache-control"] == "no-cache"
+    etag = first.headers["etag"]
+    again = httpx.get(url, headers={"If-None-Match": etag}, timeout=10)
+    assert again.status_code == 304 and again.content == b""
+    assert httpx.get(local_url + "/training/static/nope.js", timeout=10).status_code == 404

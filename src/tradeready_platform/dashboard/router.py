@@ -22,6 +22,8 @@ JSON endpoints (all ``GET``; errors use the platform's envelope ``{"error": {"co
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tradeready_gym.errors import ConfigError
@@ -76,6 +78,16 @@ def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
         raise _fail(exc) from None
     body = json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@functools.lru_cache(maxsize=64)
+def _static(path: str) -> tuple[bytes, str, str] | None:
+    """A static file's bytes, media type and ETag (read once; the files ship with the package)."""
+    target = (STATIC_DIR / path).resolve()
+    if not target.is_relative_to(STATIC_DIR) or not target.is_file() or target.suffix not in _STATIC_TYPES:
+        return None
+    body = target.read_bytes()
+    return body, _STATIC_TYPES[target.suffix], '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def _page(name: str, *, auth: str, refresh_s: float) -> HTMLResponse:
@@ -167,15 +179,15 @@ def dashboard_router(
         return _page("replay", auth=auth, refresh_s=refresh_s)
 
     @router.get(PAGE_PREFIX + "/static/{path:path}", include_in_schema=False)
-    def static_file(path: str) -> Response:
-        target = (STATIC_DIR / path).resolve()
-        if not target.is_relative_to(STATIC_DIR) or not target.is_file() or target.suffix not in _STATIC_TYPES:
+    async def static_file(path: str, request: Request) -> Response:
+        found = _static(path)
+        if found is None:
             raise ApiError(404, "NOT_FOUND", f"static file {path!r} not found")
-        return FileResponse(
-            target,
-            media_type=_STATIC_TYPES[target.suffix],
-            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
-        )
+        body, media_type, etag = found
+        headers = {"Cache-Control": "no-cache", "ETag": etag, "X-Content-Type-Options": "nosniff"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=media_type, headers=headers)
 
     # ------------------------------------------------------------------ JSON
     @router.get(API_PREFIX + "/config", tags=["dashboard"])
