@@ -7,10 +7,12 @@ Prints one JSON document. Not a test: numbers depend on the machine.
 On the shared BTCUSDT 1h candles of 2024 (``TradeReady-BTC-v0``'s preset, random starts):
 
 * ``accounting`` (the number the target is judged on): the tracker's own CPU time per finished
-  episode (the env thread's report: journal write and queueing; the background writer's share:
-  building the rows, the prepared upsert, trace sampling and encoding, measured by draining 1,000
-  queued episodes) against the CPU time of one 720-step episode of the untracked env.
-  ``info["episode_metrics"]`` is reported apart: every env computes it, tracked or not.
+  episode of a long run, against the CPU time of one 720-step episode of the untracked env: the env
+  thread's report (journal write, capture, queueing), the background writer's rows (drain of 1,000
+  queued episodes: rows built, one prepared upsert), and the trace encodes a long run makes per
+  episode (``1/trace_every`` plus the moving best / worst / last traces once per heartbeat
+  interval) times the measured cost of one encode. ``info["episode_metrics"]`` is reported apart:
+  every env computes it, tracked or not. The cyclic garbage collector is off while it is measured.
 * ``ab_cpu_time``: the same pre-drawn random actions through a tracked and an untracked env
   (single, and a vector env of ``--num-envs``), interleaved, process CPU time (all threads, so the
   writer's commits count). On a busy shared machine this A/B is noisier than the effect measured.
@@ -149,20 +151,34 @@ def main() -> None:
     assert writer is not None
     writer.drain()  # registration and store opening, not per-episode work
     k = 1000
-    # episodes with varied results, so that "best" and "worst" traces change as often as in training
-    rois = np.random.default_rng(1).normal(0.0, 5.0, size=k).tolist()
-    varied = [{**metrics, "roi_pct": r} for r in rois]
+    # the steady state of a long run: rows every flush; traces for "first" and every trace_every-th
+    # episode, and the moving "best" / "worst" / "last" ones once per heartbeat interval
     t0 = time.thread_time()
-    for m in varied:
-        tracker.on_single_episode(env, m, False, True)
+    for _ in range(k):
+        tracker._report(0, metrics, 0, 0, False, True, None, ("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z"))
+    report_rows_us = (time.thread_time() - t0) / k * 1e6
+    t0 = time.thread_time()
+    for _ in range(k):
+        tracker.on_single_episode(env, metrics, False, True)
     report_us = (time.thread_time() - t0) / k * 1e6
-    n_traced = sum(1 for op in writer.queue if op[0] == "episode" and op[3] is not None)
+    writer.queue.clear()
+    for _ in range(k):
+        tracker._report(0, metrics, 0, 0, False, True, None, ("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z"))
     t0 = time.thread_time()
     writer.drain()
-    writer_us = (time.thread_time() - t0) / k * 1e6
+    writer_rows_us = (time.thread_time() - t0) / k * 1e6
+    capture = tracker._last_capture[1]
+    t0 = time.thread_time()
+    for _ in range(20):
+        capture.encode({"episode": 1})
+    encode_us = (time.thread_time() - t0) / 20 * 1e6
+    episodes_per_heartbeat = tracker.heartbeat_interval_s / episode_s
+    encodes_per_episode = 1.0 / tracker.trace_every + 3.0 / episodes_per_heartbeat
+    writer_us = writer_rows_us + encodes_per_episode * encode_us
     tracker.close()
     gc.enable()
     per_episode_us = report_us + writer_us
+
     # fixed per-run costs: registration at the first reset, completion at close()
     fixed = []
     for _ in range(3):
@@ -185,10 +201,13 @@ def main() -> None:
             "env_episode_us": episode_s * 1e6,
             "episode_metrics_us": metrics_us,
             "tracker_env_thread_us_per_episode": report_us,
+            "tracker_env_thread_us_per_episode_without_capture": report_rows_us,
+            "writer_rows_us_per_episode": writer_rows_us,
+            "trace_encode_us": encode_us,
+            "trace_encodes_per_episode": encodes_per_episode,
             "tracker_writer_us_per_episode": writer_us,
             "tracker_us_per_episode": per_episode_us,
             "trace_every": tracker.trace_every,
-            "traces_encoded_per_1000_episodes": n_traced + 1,
             "gc_disabled_during_accounting": True,
             "tracker_pct_of_env_time": 100.0 * per_episode_us / (episode_s * 1e6),
             "target_pct": 1.0,

@@ -104,13 +104,20 @@ _EPISODE_SQL = (
 )
 
 
+_SECOND: list[Any] = [None, ""]
+
+
 def sqlite_datetime(ts: float) -> str:
     """A Unix time as SQLAlchemy stores a UTC datetime in SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
     whole = int(ts)
     micros = round((ts - whole) * 1e6)
     if micros >= 1_000_000:
         whole, micros = whole + 1, micros - 1_000_000
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole)) + f".{micros:06d}"
+    cached = _SECOND
+    if cached[0] != whole:  # episodes finish many times a second: format each second once
+        cached[1] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole))
+        cached[0] = whole
+    return f"{cached[1]}.{micros:06d}"
 
 
 def _sqlite_dt(v: Any) -> Any:

@@ -144,6 +144,10 @@ def _finite(x: float) -> float | None:
     return x if x - x == 0.0 else None  # NaN and infinities -> None
 
 
+def _json_num(x: float) -> str:
+    return repr(float(x)) if x - x == 0.0 else "null"
+
+
 def _sqlite_params(run_id: str, rec: tuple[Any, ...], isos: tuple[str | None, str | None] | None) -> tuple[Any, ...]:
     """The ``episodes`` row of a record as stored in SQLite (`EPISODE_SQLITE_COLUMNS` order)."""
     from tradeready_gym.tracking.store import sqlite_datetime
@@ -152,7 +156,8 @@ def _sqlite_params(run_id: str, rec: tuple[Any, ...], isos: tuple[str | None, st
         return tuple(_sqlite_row(run_id, _row_from_record(rec)))
     ep, env_index, length, trades, step, _s, _e, flags = rec[:8]
     (rsum, roi, sharpe, sortino, mdd, fees, bh, feq, wall, ts, win, pf, expo) = rec[8:]
-    extra = json.dumps({"win_rate": _finite(win), "profit_factor": _finite(pf), "exposure_pct": _finite(expo)})
+    extra = (f'{{"win_rate": {_json_num(win)}, "profit_factor": {_json_num(pf)}, '
+             f'"exposure_pct": {_json_num(expo)}}}')
     return (run_id, ep, env_index, isos[0], isos[1], length, _finite(rsum), _finite(roi), _finite(sharpe),
             _finite(sortino), _finite(mdd), None if trades < 0 else trades, _finite(fees), _finite(bh), _finite(feq),
             flags & 1, (flags >> 1) & 1, _finite(wall), step, sqlite_datetime(ts), extra)
@@ -257,8 +262,9 @@ class _RunState:
         self.registered = False
         self.completed = False
         self.reasons: dict[int, set[str]] = {}
-        self.best: tuple[float, int] | None = None
-        self.worst: tuple[float, int] | None = None
+        self.best: tuple[float, int, Any] | None = None
+        self.worst: tuple[float, int, Any] | None = None
+        self.written: dict[str, tuple[int, Any]] = {}
         self.last_capture: tuple[int, Any] | None = None
         self.tracker: TrainingTracker | None = tracker
         self.n = 0
@@ -431,6 +437,13 @@ class _Writer:
             if rs is not None:
                 st.reward_sum += rs
                 st.reward_n += 1
+            if roi is not None:
+                # the best / worst traces are written at the next tick (heartbeat or close), so a
+                # record broken again soon after is never encoded
+                if st.best is None or roi > st.best[0]:
+                    st.best = (roi, ep, capture)
+                if st.worst is None or roi < st.worst[0]:
+                    st.worst = (roi, ep, capture)
             if capture is None:
                 continue
             want: set[str] = set()
@@ -438,17 +451,6 @@ class _Writer:
                 want.add("first")
             if st.trace_every and ep % st.trace_every == 0:
                 want.add("every_k")
-            if roi is not None:
-                if st.best is None or roi > st.best[0]:
-                    if st.best is not None:
-                        self._drop_reason(st, st.best[1], "best", changed)
-                    st.best = (roi, ep)
-                    want.add("best")
-                if st.worst is None or roi < st.worst[0]:
-                    if st.worst is not None:
-                        self._drop_reason(st, st.worst[1], "worst", changed)
-                    st.worst = (roi, ep)
-                    want.add("worst")
             if want:
                 st.reasons.setdefault(ep, set()).update(want)
                 changed[ep] = st.reasons[ep]
@@ -485,26 +487,47 @@ class _Writer:
             changed[ep] = rs
 
     def _last(self, store: Any, t: TrainingTracker) -> None:
-        """Store the trace of the run's newest episode as "last" (moved from the previous one)."""
+        """Write the moving traces: "best" and "worst" (by ROI) and "last" (the newest episode).
+
+        Called with the heartbeat and at completion; a reason moves from its previous episode.
+        """
         st = self.runs.get(t.run_id)
-        latest = t._last_capture
-        if st is None or latest is None or st.last_capture is latest or latest[0] > st.committed:
+        if st is None:
             return
-        st.last_capture = latest
-        ep, capture = latest
+        latest = {
+            "best": None if st.best is None else (st.best[1], st.best[2]),
+            "worst": None if st.worst is None else (st.worst[1], st.worst[2]),
+            "last": t._last_capture,
+        }
         changed: dict[int, set[str]] = {}
-        for old, reasons in list(st.reasons.items()):
-            if "last" in reasons and old != ep:
-                self._drop_reason(st, old, "last", changed)
-        st.reasons.setdefault(ep, set()).add("last")
-        trace = {"episode": ep, "reasons": ",".join(sorted(st.reasons[ep])),
-                 "data": self._trace(st, t.run_id, ep, capture)}
-        drops = [e for e, r in changed.items() if not r and e != ep]
-        relabel = {e: ",".join(sorted(r)) for e, r in changed.items() if r and e != ep}
-        for e in drops:
-            st.reasons.pop(e, None)
-        outbox = _stamp([_trace_payload(t.run_id, trace)], st.base_url) if st.remote else []
-        store.record_episodes(t.run_id, [], traces=[trace], drop_traces=drops, relabel_traces=relabel,
+        captures: dict[int, Any] = {}
+        for reason, item in latest.items():
+            if item is None or item[1] is None or item[0] > st.committed:
+                continue
+            if st.written.get(reason) is not None and st.written[reason][0] == item[0]:
+                continue
+            ep, capture = item
+            for old, reasons in list(st.reasons.items()):
+                if reason in reasons and old != ep:
+                    self._drop_reason(st, old, reason, changed)
+            st.reasons.setdefault(ep, set()).add(reason)
+            changed[ep] = st.reasons[ep]
+            captures[ep] = capture
+            st.written[reason] = item
+        if not changed:
+            return
+        traces, drops, relabel = [], [], {}
+        for ep, reasons in changed.items():
+            if not reasons:
+                drops.append(ep)
+                st.reasons.pop(ep, None)
+            elif ep in captures:
+                traces.append({"episode": ep, "reasons": ",".join(sorted(reasons)),
+                               "data": self._trace(st, t.run_id, ep, captures[ep])})
+            else:
+                relabel[ep] = ",".join(sorted(reasons))
+        outbox = _stamp([_trace_payload(t.run_id, tr) for tr in traces], st.base_url) if st.remote else []
+        store.record_episodes(t.run_id, [], traces=traces, drop_traces=drops, relabel_traces=relabel,
                               outbox=outbox, heartbeat=False)
 
     def _complete(self, store: Any, t: TrainingTracker, status: str, summary: dict[str, Any] | None,
