@@ -84,3 +84,62 @@ def test_batch_step_equals_single_steps(server: LiveServer, key: str, steps: int
         assert last is not None and batch["steps_executed"] == steps
         for k in ("virtual_time", "step", "prices", "portfolio"):
             assert batch[k] == last[k]
+
+
+def test_rest_portfolio_session_equals_embedded_portfolio_env(server: LiveServer, key: str, real_cache) -> None:
+    """Three pairs, target weights rebalanced every step: sells and buys in one step, netted per symbol."""
+    import tradeready_gym  # noqa: F401
+
+    symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    end = "2024-03-06T00:00:00Z"
+    env = gym.make("TradeReady-Portfolio-v0", timeframe="1h", start_time=START, end_time=end, track_training=False)
+    env.reset(seed=0)
+    band = 0.01
+    rng = np.random.default_rng(3)
+    with server.client(key) as c:
+        sid = c.post("/api/v1/backtest/create", json={"start_time": START, "end_time": end, "candle_interval": 3600,
+                                                      "pairs": symbols}).json()["session_id"]
+        c.post(f"/api/v1/backtest/{sid}/start")
+        equity = float(c.get(f"/api/v1/backtest/{sid}/status").json()["total_equity"])
+        prices = np.array([float(c.get(f"/api/v1/backtest/{sid}/market/prices").json()["prices"][s]) for s in symbols])
+        qty = np.zeros(3)
+        trades = 0
+        for _ in range(200):
+            if rng.random() < 0.3:  # new target weights, else hold the current ones
+                action = rng.dirichlet([1.0, 1.0, 1.0, 1.0])[:3].astype(np.float32)
+            else:
+                action = env.unwrapped.components["actions"].noop_action()
+            # the REST client sizes its orders with the scheme's rule (target weights, 1% band)
+            w = np.clip(action.astype(np.float64)[None, :], 0.0, 1.0)
+            total = w.sum(axis=1, keepdims=True)
+            w = np.where(total > 1.0, w / np.where(total > 0, total, 1.0), w)
+            target = w * max(equity, 0.0)
+            gap = target - qty[None, :] * prices[None, :]
+            orders = np.where(np.abs(gap) > band * equity, gap / prices[None, :], 0.0)
+            orders = np.maximum(orders, -np.maximum(qty[None, :], 0.0))[0]
+            for j, sym in enumerate(symbols):
+                if orders[j] != 0.0:
+                    side = "buy" if orders[j] > 0 else "sell"
+                    r = c.post(f"/api/v1/backtest/{sid}/trade/order",
+                               json={"symbol": sym, "side": side, "quantity": repr(abs(float(orders[j])))})
+                    assert r.status_code in (200, 400), r.text
+            _, _, terminated, truncated, info = env.step(action)
+            s = c.post(f"/api/v1/backtest/{sid}/step").json()
+            pf = s["portfolio"]
+            equity = float(pf["total_equity"])
+            prices = np.array([float(s["prices"][sym]) for sym in symbols])
+            held = {p["symbol"]: float(p["quantity"]) for p in pf["positions"]}
+            qty = np.array([held.get(sym, 0.0) for sym in symbols])
+            assert equity == info["equity"] and float(pf["cash"]) == info["available_cash"]
+            assert [info["positions"][sym] for sym in symbols] == list(qty)
+            rest_fills = sorted((f["symbol"], f["side"], float(f["executed_qty"]), float(f["executed_price"]),
+                                 float(f["fee"])) for f in s["filled_orders"])
+            env_fills = sorted((f["symbol"], f["side"], f["quantity"], f["price"], f["fee"])
+                               for f in info["filled_orders"])
+            assert rest_fills == env_fills
+            trades += len(env_fills)
+            if terminated or truncated:
+                assert s["is_complete"]
+                break
+    env.close()
+    assert trades > 10
