@@ -103,3 +103,24 @@ def test_env_assembled_from_components_refuses_clearly(real_cache):
     for fn in (copy.deepcopy, pickle.dumps):
         with pytest.raises(ConfigError, match="assembled from components cannot be copied or pickled"):
             fn(env)
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_published_classes_copy_too(how, real_cache):
+    from tradeready_gym import HeadlessTradingEnv, MultiAssetTradingEnv, SingleAssetTradingEnv
+
+    envs = [
+        SingleAssetTradingEnv("ETHUSDT", continuous=True, position_size_pct=0.2, start_time=START, end_time=END),
+        HeadlessTradingEnv(db_url="postgresql://x", symbol="SOLUSDT", episode_length=30, start_time=START, end_time=END),
+        MultiAssetTradingEnv(symbols=["BTCUSDT", "ETHUSDT"], start_time=START, end_time=END),
+    ]
+    for env in envs:
+        env.reset(seed=1)
+        env.action_space.seed(1)
+        acts = [env.action_space.sample() for _ in range(10)]
+        for a in acts[:4]:
+            env.step(a)
+        twin = _roundtrip(env, how)
+        assert type(twin) is type(env)
+        for a in acts[4:]:
+            _same(env.step(a), twin.step(a))

@@ -1,4 +1,9 @@
-"""``copy.deepcopy`` and ``pickle`` of the environments: rebuild from the recipe, then replay.
+"""The classes the presets build (`ReplayableTradingEnv`, `ReplayableVectorEnv`): `TradingEnv` and
+`TradeReadyVectorEnv` plus three preset options — ``copy.deepcopy`` / ``pickle`` (below),
+``info_mode="lean"`` (`LEAN_INFO_KEYS`: numbers only) and ``ruin="terminated"`` (an episode ended
+by the equity floor is reported as terminated, not truncated).
+
+``copy.deepcopy`` and ``pickle``: rebuild from the recipe, then replay.
 
 An env built by a preset (``gymnasium.make``, ``gymnasium.make_vec``, `make_historical_env`, the
 published package's classes) remembers how it was built (its factory and keyword arguments) and,
