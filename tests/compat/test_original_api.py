@@ -74,6 +74,14 @@ def test_live_env_and_training_tracker_resolve_to_their_modules():
         assert getattr(tradeready_gym, name) is expected
         assert name in tradeready_gym.__all__
     try:
+        live = importlib.import_module("tradeready_gym.live").LiveTradingEnv
+    except (ImportError, AttributeError):
+        live = None
+    if live is not None:
+        from tradeready_gym.envs.live_env import LiveTradingEnv
+
+        assert LiveTradingEnv is live
+    try:
         tracker = importlib.import_module("tradeready_gym.tracking").TrainingTracker
     except (ImportError, AttributeError):
         return
