@@ -899,7 +899,7 @@ def episode_replay(
     Raises:
         NotFound: Unknown run or no stored trace for ``episode``.
     """
-    _get_run(session, run_id, account_id)
+    run = _get_run(session, run_id, account_id)
     _check_max_points(max_points)
     tr = session.execute(select(Trace).where(Trace.run_id == run_id, Trace.episode == episode)).scalar_one_or_none()
     if tr is None:
@@ -918,7 +918,6 @@ def episode_replay(
     closes = closes_all[:, j]
     equity = np.asarray(data["equity"], dtype=np.float64)
     position = np.asarray(data["position"], dtype=np.float64).reshape(len(times_ns), -1)[:, j]
-    run = _get_run(session, run_id, account_id)
     timeframe = _find_key(run.config or {}, "timeframe")
     ohlc = None
     if isinstance(timeframe, str) and len(times_ns):
