@@ -44,3 +44,24 @@ def test_platform_errors_are_download_errors(platform: _Platform) -> None:
         fetch_platform_candles(platform.url, "NOPEUSDT", "1h", 0, 10**18)
     with pytest.raises(DownloadError, match="not reachable"):
         fetch_platform_candles(f"http://127.0.0.1:{_free_port()}", "BTCUSDT", "1h", 0, 10**18, timeout_s=2)
+
+
+def test_env_with_a_key_loads_missing_candles_from_the_platform(tmp_path: Path, real_cache: Path,
+                                                                platform: _Platform) -> None:
+    import gymnasium as gym
+
+    key = platform.register()
+    empty = tmp_path / "env-cache"
+    kw = {"start_time": "2024-03-01", "end_time": "2024-04-01", "episode_length": 50, "track_training": False}
+    env = gym.make("TradeReady-BTC-v0", api_key=key, base_url=platform.url, data_dir=empty, **kw)
+    ref = gym.make("TradeReady-BTC-v0", data_dir=real_cache, **kw)
+    obs, _ = env.reset(seed=0)
+    obs_ref, _ = ref.reset(seed=0)
+    np.testing.assert_allclose(obs, obs_ref, rtol=1e-6)
+    for a in [1, 0, 2, 1, 1]:
+        o1, r1, *_ = env.step(a)
+        o2, r2, *_ = ref.step(a)
+        np.testing.assert_allclose(o1, o2, rtol=1e-6)
+        assert r1 == pytest.approx(r2)
+    env.close()
+    ref.close()

@@ -149,17 +149,27 @@ def load_env_market(
     binance_data_url: str | None = None,
     data_dir: Any = None,
     download: bool = False,
+    platform: tuple[str, str] | None = None,
 ) -> MarketData:
     """Candles for an env: ``[start_time - history_bars bars, end_time)``, history where it exists.
 
     ``data`` is anything ``tradeready_gym.data.load_market_data`` accepts (DataFrame, mapping, path,
     `MarketData`); without it the local cache is read. ``binance_base_url`` / ``binance_data_url``
-    are the Binance REST API and public-dump bases used when ``download`` is True.
+    are the Binance REST API and public-dump bases used when ``download`` is True. ``platform``
+    (``(base_url, api_key)``, from the env's ``base_url`` and ``api_key``): candles of the range the
+    local cache lacks are fetched from the platform's market-data API first
+    (`tradeready_gym.tracking.platform_data`).
     """
     interval = timeframe_ns(timeframe)
     start_ns, end_ns = check_time_range(start_time, end_time, start_param="start_time", end_param="end_time")
     hist_start = None if start_ns is None else start_ns - history_bars * interval
     from tradeready_gym.data import load_market_data
+
+    if platform is not None and data is None and hist_start is not None and end_ns is not None:
+        from tradeready_gym.tracking.platform_data import fill_cache_from_platform
+
+        fill_cache_from_platform(symbols, timeframe, hist_start, end_ns, base_url=platform[0], api_key=platform[1],
+                                 data_dir=data_dir)
 
     kwargs: dict[str, Any] = {
         "data": data,
@@ -305,6 +315,7 @@ def _parts(
     binance_base_url: str | None,
     binance_data_url: str | None,
     position_size_pct: float = 0.1,
+    platform: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     if action_type not in ACTION_TYPES:
         raise ConfigError(f"action_type={action_type!r} is not supported; allowed: {', '.join(ACTION_TYPES)}")
@@ -325,6 +336,7 @@ def _parts(
         binance_data_url=binance_data_url,
         data_dir=data_dir,
         download=download,
+        platform=platform,
     )
     feed = DataFeed(market, start_time=start_time, end_time=end_time)
     if reward_function is None:
@@ -524,12 +536,19 @@ def _settings(symbols: Sequence[str], action_type: str, env_kw: dict[str, Any], 
     return out
 
 
+def _platform(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """``(base_url, api_key)`` when both are set: missing candles then come from the platform."""
+    if meta.get("base_url") and meta.get("api_key"):
+        return str(meta["base_url"]), str(meta["api_key"])
+    return None
+
+
 def build_single_parts(
     symbol: Any, action_type: str, kwargs: dict[str, Any], fn: str = "make_historical_env"
 ) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
     """``(TradingEnv keyword arguments, render_mode, settings)`` of a single-asset env."""
     sym, kind, size, env_kw, meta = resolve_single(symbol, action_type, kwargs, fn)
-    parts = _parts(sym, kind, **env_kw, position_size_pct=size)
+    parts = _parts(sym, kind, **env_kw, position_size_pct=size, platform=_platform(meta))
     return parts, meta["render_mode"], _settings(sym, kind, env_kw, meta, parts, position_size_pct=size)
 
 
@@ -538,7 +557,7 @@ def build_portfolio_parts(
 ) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
     """``(TradingEnv keyword arguments, render_mode, settings)`` of a multi-asset env."""
     syms, env_kw, meta = resolve_portfolio(symbols, kwargs, fn)
-    parts = _parts(syms, action_type, **env_kw)
+    parts = _parts(syms, action_type, **env_kw, platform=_platform(meta))
     return parts, meta["render_mode"], _settings(syms, action_type, env_kw, meta, parts)
 
 
@@ -640,7 +659,7 @@ def make_historical_vector_env(
     check_int("num_envs", num_envs, 1, MAX_ENVS)
     kwargs = _time_limit(kwargs, max_episode_steps)
     sym, kind, size, env_kw, meta = resolve_single(symbol, action_type, kwargs, "make_vec")
-    parts = _parts(sym, kind, **env_kw, position_size_pct=size)
+    parts = _parts(sym, kind, **env_kw, position_size_pct=size, platform=_platform(meta))
     venv = _vector(num_envs, parts, meta, autoreset_mode, info_details,
                    _settings(sym, kind, env_kw, meta, parts, position_size_pct=size))
     venv.remember(*recipe)
@@ -664,7 +683,7 @@ def make_portfolio_vector_env(
     check_int("num_envs", num_envs, 1, MAX_ENVS)
     kwargs = _time_limit(kwargs, max_episode_steps)
     syms, env_kw, meta = resolve_portfolio(symbols, kwargs, "make_vec")
-    parts = _parts(syms, action_type, **env_kw)
+    parts = _parts(syms, action_type, **env_kw, platform=_platform(meta))
     venv = _vector(num_envs, parts, meta, autoreset_mode, info_details,
                    _settings(syms, action_type, env_kw, meta, parts))
     venv.remember(*recipe)
