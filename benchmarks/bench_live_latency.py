@@ -105,7 +105,8 @@ def main() -> None:
     kinds: dict[str, int] = {}
     with ReplayServer(market, start_index=history, speed=args.speed) as server:
         env = LiveTradingEnv(symbols=list(market.symbols), timeframe="1m", binance_ws_url=server.ws_url,
-                             binance_rest_url=server.rest_url, speed=args.speed, store=False, step_timeout_s=30)
+                             binance_rest_url=server.rest_url, speed=args.speed, store=False, step_timeout_s=30,
+                             track_training=False)
         try:
             obs, info = env.reset()
             w = rng.normal(0, 0.01, (obs.shape[0], args.symbols)).astype(np.float32)

@@ -104,6 +104,13 @@ def test_gym_make_info_and_restart(btc15, tmp_path):
             assert any(n.startswith("BTCUSDT-15m-discrete@") for n in names)
         finally:
             env.close()
+    # the session is a tracked run (mode paper); the restart started a new run
+    from tradeready_gym.tracking.store import Store, default_store_path
+
+    runs = [r for r in Store(default_store_path()).list_runs() if r["name"] == "paper/BTCUSDT-15m-discrete"
+            and r["config"].get("binance_rest_url") == server.rest_url]
+    assert len(runs) == 2 and {r["mode"] for r in runs} == {"paper"} and {r["status"] for r in runs} == {"finished"}
+    assert max(r["total_steps"] for r in runs) >= 1 and all(r["config"]["api_key"] is None for r in runs)
 
 
 def test_resume_with_other_settings_refused(btc15, tmp_path):

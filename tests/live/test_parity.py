@@ -44,7 +44,7 @@ def _run_parity(market, symbols, kwargs, n_steps, tmp_path, discrete):
         live = LiveTradingEnv(
             symbols=symbols, timeframe="15m", feed_config=feed_config(server), clock=server.clock.now_ms,
             store=tmp_path / "live.sqlite", history_start=int(market.open_time[0]) // 1_000_000,
-            step_timeout_s=10, **kwargs,
+            step_timeout_s=10, track_training=False, **kwargs,
         )
         try:
             obs_l, info_l = live.reset(seed=3)

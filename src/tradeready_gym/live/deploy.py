@@ -98,6 +98,7 @@ def run_deploy(
     env = LiveTradingEnv(
         **kw, binance_ws_url=ws_url, binance_rest_url=rest_url, speed=speed, feed_config=feed_config,
         session=session or f"deploy-{info_run.name.replace('/', '-')}", store=store,
+        track_training=False,  # the session is tracked here, with the model's run
     )
     agent = load_agent(info_run, which)
     tracker = None

@@ -83,8 +83,10 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         step_interval_sec: accepted for compatibility with the original, which slept this long
             between polls; here a step returns when the next candle of ``timeframe`` is final, so it
             only has to agree with ``timeframe`` (a mismatch is logged) and is kept in ``settings``.
-        api_key, base_url, track_training, strategy_label: platform / tracking settings, kept in
-            ``settings`` (the paper account is local; ``tradeready deploy`` tracks the session).
+        api_key, base_url, strategy_label: platform settings, kept in ``settings`` (api_key redacted;
+            the paper account is local).
+        track_training: record the session as a tracked run with mode ``paper`` in the tracking store
+            (run id stable across restarts of the session; written in the background).
         binance_ws_url, binance_rest_url: Binance endpoints (default ``$TRADEREADY_BINANCE_WS_URL`` /
             ``$TRADEREADY_BINANCE_API_URL`` or Binance's own); point them at a `ReplayServer` to rehearse.
         feed_config: a `FeedConfig` (deadlines); its URLs are replaced by the two above when given.
@@ -245,6 +247,8 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         self._latency_ms: float | None = None
         self._late_steps = 0
         self._offline_steps = 0
+        self._track = bool(track_training)
+        self._paper_run: Any = None
 
     # ------------------------------------------------------------------ building
     def _build(self, market: MarketData) -> TradingEnv:
@@ -351,13 +355,54 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
             if self.store is not None:
                 self.store.create(self.session, self.settings, self._start_bar, candles)
             obs, _, _, _, info = self._replay()
+        self._track_start()
         # candles that closed while reset ran are stepped without trading: the first decision is
         # always taken on the newest final candle
         behind = feed.bars(self._open_ms[-1] + self.interval_ms, feed.next_open_ms())
         if behind:
             obs, _, _, _, info = self._step_bars(behind, None, "late")
+            self._track_update()
         self._needs_reset = False
         return obs, self._live_info(info, "reset")
+
+    # ------------------------------------------------------------------ tracking
+    def _track_start(self) -> None:
+        """Record the session as a tracked run (mode ``paper``) when ``track_training`` is on."""
+        if not self._track:
+            return
+        if self._paper_run is not None:
+            self._paper_run.close("reset")
+            self._paper_run = None
+        import uuid
+
+        from tradeready_gym.live.tracking import PaperRun, paper_run_id
+
+        try:
+            if self.store is not None:
+                row = self.store.session(self.session)
+                created = row["created_at"] if row else 0.0
+                run_id = paper_run_id(str(self.store.path.resolve()), f"{self.session}@{created!r}")
+            else:
+                run_id = str(uuid.uuid4())
+            self._paper_run = PaperRun(run_id, f"paper/{self.session}", dict(self.settings),
+                                       strategy_label=self.settings.get("strategy_label"))
+        except Exception as exc:  # tracking never stops trading
+            log.warning("the paper session is not tracked: %s", exc)
+            self._paper_run = None
+            return
+        self._track_update()
+
+    def _track_update(self) -> None:
+        run = self._paper_run
+        if run is None or self.inner is None:
+            return
+        eng = self.inner.broker
+        equity = float(eng.equity[0])
+        start = float(self.settings["starting_balance"])
+        run.update(len(self._actions), {
+            "session": self.session, "equity": equity, "roi_pct": (equity / start - 1.0) * 100.0,
+            "fees": float(eng.fees_paid[0]), "late_steps": self._late_steps, "offline_steps": self._offline_steps,
+        })
 
     def _resume(self, stored: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
         assert self.store is not None and self.feed is not None
@@ -439,6 +484,7 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         self._latency_ms = (time.perf_counter() - bars[-1].completed_at) * 1000.0 if bars else None
         if term or trunc:
             self._needs_reset = True
+        self._track_update()
         return obs, reward, term, trunc, self._live_info(info, "late" if late else "agent")
 
     def _step_bars(
@@ -513,9 +559,13 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         return self.inner.metrics()
 
     def close(self) -> None:
+        """Stop the feed and finish the tracked run (the paper account stays stored)."""
         if self.feed is not None:
             self.feed.stop()
             self.feed = None
+        if self._paper_run is not None:
+            self._paper_run.close()
+            self._paper_run = None
         super().close()
 
     def __repr__(self) -> str:
