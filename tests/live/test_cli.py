@@ -119,6 +119,11 @@ def test_deploy_in_process_is_a_tracked_paper_run(trained_run, tmp_path):
     # one stored step per candle: the 3 decisions, plus no-op steps if a decision came late (loaded machine)
     assert len(steps) == out["session_steps"] >= 3 and steps[-1]["equity"] == out["equity"]
     assert sum(s["kind"] == "agent" for s in steps) + out["late_steps"] == len(steps)
+    listed = subprocess.run([*TRADEREADY, "live", "sessions", "--store", str(tmp_path / "live.sqlite")],
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert row["name"] == out["session"] and row["steps"] == len(steps) and row["equity"] == out["equity"]
 
 
 @pytest.mark.slow
