@@ -42,7 +42,7 @@ _COLS = (
 def _rows(summary: dict[str, Any]) -> list[list[str]]:
     rows = []
     for costs in ("costs", "zero_fees"):
-        tag = "configured costs" if costs == "costs" else "zero fees"
+        tag = "after costs" if costs == "costs" else "zero fees"
         for label, key in (("agent", "agent"), ("buy-and-hold", "buy_and_hold"), ("flat", "flat")):
             r = summary[key][costs]
             rows.append([label, tag] + [_f(r.get(k), fmt) for _, k, fmt in _COLS])
@@ -54,7 +54,7 @@ def _rows(summary: dict[str, Any]) -> list[list[str]]:
                 cells.append(f"{_f(d['median'], fmt)} [{_f(d['p05'], fmt)}, {_f(d['p95'], fmt)}]")
             else:
                 cells.append("")
-        rows.append([f"random x{rnd['n_seeds']} (median [5%, 95%])", tag, *cells])
+        rows.append([f"random x{rnd['n_seeds']}", tag, *cells])
     return rows
 
 
@@ -82,9 +82,10 @@ def summary_table(summary: dict[str, Any]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{summary['name']}  {summary['env_id']}  {', '.join(summary['symbols'])}", show_lines=False)
-    table.add_column("policy")
-    table.add_column("costs")
+    table = Table(title=f"{summary['name']}  {summary['env_id']}  {', '.join(summary['symbols'])}", show_lines=False,
+                  caption="random: median [5%, 95%] over the seeds; after costs: the configured fee and slippage")
+    table.add_column("policy", no_wrap=True)
+    table.add_column("costs", no_wrap=True)
     for name, _, _ in _COLS:
         table.add_column(name, justify="right")
     for row in _rows(summary):
@@ -196,6 +197,7 @@ def write_report(path: str | Path) -> Path:
         f"{html.escape(summary['timeframe'])}</p>",
         f"<p class='verdict'>{html.escape(summary['verdict'])}</p>",
         _html_table(headers, _rows(summary)),
+        "<p>random: median [5%, 95%] over the seeds; after costs: the configured fee and slippage</p>",
         "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in _stat_lines(summary)) + "</ul>",
     ]
     for key in ("equity", "drawdown", "positions"):
