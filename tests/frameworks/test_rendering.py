@@ -45,7 +45,7 @@ def test_price_line_is_continuous_and_inside_its_panel():
 
 def test_record_video_of_an_episode(real_cache, tmp_path):
     env = gym.make("TradeReady-BTC-v0", render_mode="rgb_array", start_time=START, end_time=END, episode_length=30)
-    env = gym.wrappers.RecordVideo(env, str(tmp_path), episode_trigger=lambda e: True, disable_logger=True)
+    env = gym.wrappers.RecordVideo(env, str(tmp_path / "videos"), episode_trigger=lambda e: True, disable_logger=True)
     env.reset(seed=0)
     done = False
     while not done:

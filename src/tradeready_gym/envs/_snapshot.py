@@ -136,6 +136,9 @@ def _restore_single(recipe: _Recipe, market: Any, log: tuple[Any, ...] | None, s
     return env
 
 
+_single_step = TradingEnv.step
+
+
 class ReplayableTradingEnv(TradingEnv):
     """A `TradingEnv` that can be deep-copied and pickled (see the module doc).
 
@@ -160,14 +163,38 @@ class ReplayableTradingEnv(TradingEnv):
         self._tr_actions = []
         return obs, (_lean(info) if self.info_mode == "lean" else info)
 
-    info_mode = "full"
-    ruin = "truncated"
+    _info_mode = "full"
+    _ruin = "truncated"
+    _tr_post = False  # True when a step's result needs `_post` (lean info or ruin="terminated")
+
+    @property
+    def info_mode(self) -> str:
+        """``"full"`` (the documented info) or ``"lean"`` (numbers only, `LEAN_INFO_KEYS`)."""
+        return self._info_mode
+
+    @info_mode.setter
+    def info_mode(self, value: str) -> None:
+        self._info_mode = check_info_mode(value)
+        self._tr_post = self._info_mode != "full" or self._ruin != "truncated"
+
+    @property
+    def ruin(self) -> str:
+        """How an episode ended by the equity floor is reported: ``"truncated"`` or ``"terminated"``."""
+        return self._ruin
+
+    @ruin.setter
+    def ruin(self, value: str) -> None:
+        self._ruin = check_ruin(value)
+        self._tr_post = self._info_mode != "full" or self._ruin != "truncated"
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        out = super().step(action)
-        actions = self._tr_actions
-        if actions is not None:
-            actions.append(action if type(action) is int else _action_copy(action))
+        out = _single_step(self, action)  # raises before anything is logged (bad action, no reset)
+        self._tr_actions.append(action if type(action) is int else _action_copy(action))  # type: ignore[union-attr]
+        if self._tr_post:
+            return self._post(out)
+        return out
+
+    def _post(self, out: tuple[np.ndarray, float, bool, bool, dict[str, Any]]) -> Any:
         if out[3] and self.ruin == "terminated" and out[4]["equity"] <= _floor_value(self):
             out = (out[0], out[1], True, False, out[4])  # ruin ends the MDP: terminated, not truncated
         if self.info_mode == "lean":
