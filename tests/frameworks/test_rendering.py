@@ -52,7 +52,7 @@ def test_record_video_of_an_episode(real_cache, tmp_path):
         _, _, term, trunc, _ = env.step(env.action_space.sample())
         done = term or trunc
     env.close()
-    videos = list(tmp_path.glob("*.mp4"))
+    videos = list((tmp_path / "videos").glob("*.mp4"))
     assert videos and videos[0].stat().st_size > 1000
 
 
