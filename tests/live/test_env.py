@@ -168,3 +168,20 @@ def test_faults_never_miss_or_double_a_decision(btc15, tmp_path):
     for r in steps:
         _, _, _, _, info = bt.step(int(r["action"]))
         assert info["equity"] == r["equity"]
+
+
+def test_unreachable_exchange_is_a_clear_error():
+    import socket
+
+    from tradeready_gym.live.feed import FeedConfig, FeedError
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    env = LiveTradingEnv(binance_ws_url=f"ws://127.0.0.1:{port}", binance_rest_url=f"http://127.0.0.1:{port}",
+                         feed_config=FeedConfig(rest_retries=1, reconnect_min_s=0.05), store=False, **SMALL)
+    try:
+        with pytest.raises(FeedError, match=f"127.0.0.1:{port}/api/v3/klines failed"):
+            env.reset()
+    finally:
+        env.close()

@@ -377,6 +377,7 @@ class LiveFeed:
     async def _rest_get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         cfg = self.config
         delay = 0.05
+        last = "no answer"
         for attempt in range(cfg.rest_retries):
             if self._stopping:
                 raise _Stop
@@ -396,6 +397,7 @@ class LiveFeed:
                             ra = cfg.ban_min_s if r.status_code == 418 else 1.0
                         self._rest_blocked_until = time.perf_counter() + ra
             except Exception as exc:  # transport error
+                last = f"{type(exc).__name__}: {exc}"
                 self.counters["rest_errors"] += 1
                 log.warning("REST %s failed (%s); retry %d", path, exc, attempt + 1)
                 await asyncio.sleep(delay)
@@ -405,11 +407,13 @@ class LiveFeed:
             if used is not None and used.isdigit():
                 self._used_weight = int(used)
             if r.status_code in (429, 418):
+                last = f"HTTP {r.status_code}"
                 self.counters["rate_limited"] += 1
                 log.warning("REST %s answered %d; no REST calls for %.3f s", path, r.status_code,
                             self._rest_blocked_until - time.perf_counter())
                 continue
             if r.status_code >= 500:
+                last = f"HTTP {r.status_code}"
                 self.counters["rest_errors"] += 1
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -417,7 +421,10 @@ class LiveFeed:
             if r.status_code != 200:
                 raise FeedError(f"REST {path} {params} answered {r.status_code}: {r.text[:200]}")
             return r.json()
-        raise FeedError(f"REST {path} failed {cfg.rest_retries} times")
+        raise FeedError(
+            f"REST {cfg.rest_url.rstrip('/')}{path} failed {cfg.rest_retries} times (last: {last}); check "
+            "binance_rest_url / FeedConfig.rest_url and the network"
+        )
 
     async def _sync_clock(self) -> None:
         best: tuple[float, float] | None = None
