@@ -697,7 +697,9 @@ class LiveFeed:
                     msg = json.loads(raw)
                 except ValueError:
                     continue
-                data = msg.get("data", msg) if isinstance(msg, dict) else None
+                # raw stream: the event; combined stream: {"stream", "data"}; connection events may
+                # also come as {"event": {...}} (Binance's websocket API form)
+                data = (msg.get("data") or msg.get("event") or msg) if isinstance(msg, dict) else None
                 if not isinstance(data, dict):
                     continue
                 ev = data.get("e")
