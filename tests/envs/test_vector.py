@@ -104,7 +104,9 @@ def test_disabled_autoreset_needs_partial_reset(market3):
 
 
 def test_observation_gathering_matches_the_feature_matrix(market3):
-    venv = gym.make_vec("TradeReady-Portfolio-v0", num_envs=4, **_kwargs("TradeReady-Portfolio-v0", market3))
+    kw = _kwargs("TradeReady-Portfolio-v0", market3)
+    kw["observation_features"] = [*kw["observation_features"], "balance", "position", "unrealized_pnl"]
+    venv = gym.make_vec("TradeReady-Portfolio-v0", num_envs=4, **kw)
     obs, _ = venv.reset(seed=9)
     matrix = venv.feed.features(["ohlcv", "rsi_14", "macd"])
     t = venv.clock
