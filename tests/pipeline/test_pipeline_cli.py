@@ -202,3 +202,18 @@ def test_example_pipeline_script(home, tmp_path):
     assert len(out["runs"]) == 1 and Path(out["compare"]).is_file()
     assert out["verdicts"][0].split(" ")[0] in ("Does", "Beats", "Higher")
     assert list(Path(out["runs"][0]).glob("eval/*/report.html"))
+
+
+@pytest.mark.slow
+def test_missing_statistics_are_refused(trained, tmp_path):
+    import shutil
+
+    from tradeready_gym.errors import ConfigError
+    from tradeready_gym.pipeline.runs import load_agent, read_run
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained / "seed-0", copy)
+    (copy / "best" / "vecnormalize.pkl").unlink()
+    with pytest.raises(ConfigError, match=r"normalize: true but .*best/vecnormalize.pkl is missing"):
+        load_agent(read_run(copy), "best")
+    assert callable(load_agent(read_run(copy), "final"))

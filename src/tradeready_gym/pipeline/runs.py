@@ -110,6 +110,9 @@ def load_agent(run: RunInfo, which: str = "best", *, deterministic: bool = True)
     model = getattr(sb3, algo).load(str(model_file), device="cpu")
     norm_file = folder / "vecnormalize.pkl"
     norm: Any = None
+    if run.data.get("normalize") and not norm_file.is_file():
+        # the model was trained on normalized observations: without its statistics it would act on raw ones
+        raise ConfigError(f"run={str(run.path)!r} was trained with normalize: true but {norm_file} is missing")
     if norm_file.is_file():
         with norm_file.open("rb") as fh:
             norm = pickle.load(fh)  # the run's own file, written by VecNormalize.save
