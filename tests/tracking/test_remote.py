@@ -180,7 +180,9 @@ def test_platform_down_then_sync_delivers_everything_once(home: Path, small_mark
     assert counts["delivered"] == 0 and counts["pending"] >= 1 + 8 + 1
     platform.start()  # back
     out = sync_outbox(store, platform.url, key)
-    assert out["pending"] == 0 and out["delivered"] == counts["pending"]
+    # the background sender may deliver some rows at the same time: together, every row once
+    assert out["pending"] == 0
+    assert store.outbox_counts() == {"pending": 0, "delivered": counts["pending"]}
     again = sync_outbox(store, platform.url, key)
     assert again["delivered"] == 0
     from typer.testing import CliRunner

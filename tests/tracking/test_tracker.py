@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -221,3 +222,23 @@ def test_import_does_not_load_sqlalchemy() -> None:
             "from tradeready_gym.envs import presets; "
             "assert 'sqlalchemy' not in sys.modules and 'alembic' not in sys.modules, 'loaded'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_dropped_env_completes_its_run_and_is_freed(home: Path, small_market) -> None:
+    import gc
+    import weakref
+
+    env = make_historical_env(data=small_market, episode_length=10)
+    _play(env, 2)
+    run_id = env._tracking.run_id
+    ref = weakref.ref(env)
+    del env
+    gc.collect()
+    assert ref() is None  # the tracker does not keep the env alive
+    store = Store(home / "tracking.sqlite")
+    deadline = time.monotonic() + 30
+    while (run := store.get_run(run_id)) is None or run["stored_status"] != "finished":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert store.get_run(run_id)["episodes_completed"] == 2
+    assert list((home / "tracking-journal").glob("*.jsonl")) == []

@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -266,7 +267,7 @@ class _RunState:
         self.worst: tuple[float, int, Any] | None = None
         self.written: dict[str, tuple[int, Any]] = {}
         self.last_capture: tuple[int, Any] | None = None
-        self.tracker: TrainingTracker | None = tracker
+        self.tracker = weakref.ref(tracker)  # weak: a run's state never keeps its tracker (and env) alive
         self.n = 0
         self.roi_sum = 0.0
         self.roi_n = 0
@@ -290,7 +291,7 @@ class _Writer:
         self.store: Any = None
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._start_lock = threading.RLock()
         self._last_heartbeat = time.monotonic()
         self._senders: dict[tuple[str, str], Any] = {}
 
@@ -351,8 +352,9 @@ class _Writer:
                 store = self.open_store()
                 store.heartbeat([r.run_id for r in live])
                 for r in live:
-                    if r.tracker is not None:
-                        self._last(store, r.tracker)
+                    tracker = r.tracker()
+                    if tracker is not None:
+                        self._last(store, tracker)
             self._last_heartbeat = now
         for ev in flushes:
             ev.set()
@@ -564,6 +566,8 @@ class _Writer:
         st.completed = True
         if done is not None:
             done.set()
+        else:  # completed without anyone waiting (a collected tracker): the journal is no longer needed
+            t._close_journal(delete=True)
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything queued so far is committed; False on timeout."""
@@ -577,7 +581,8 @@ class _Writer:
 
 _WRITERS: dict[tuple[int, str], _Writer] = {}
 _WRITERS_LOCK = threading.Lock()
-_OPEN: dict[str, TrainingTracker] = {}
+#: Registered, not yet completed trackers of this process (weak: a tracker never keeps its env alive).
+_OPEN: weakref.WeakValueDictionary[str, TrainingTracker] = weakref.WeakValueDictionary()
 _UNCAUGHT: list[BaseException] = []
 
 
@@ -763,7 +768,6 @@ class TrainingTracker:
         self.episodes = 0
         self.total_steps = 0
         self._env_config: dict[str, Any] = {}
-        self._env_ref: Any = None
         self._t_start: np.ndarray = np.zeros(1)
         self._decision_ns: np.ndarray = np.zeros(0, dtype=np.int64)
         self._best = -math.inf
@@ -875,7 +879,6 @@ class TrainingTracker:
         if self.registered:
             return self.run_id
         if env is not None:
-            self._env_ref = env
             self._configure_from_env(env)
         elif not self._env_config:
             self._env_config = redact(dict(self.extra_config))
@@ -1104,7 +1107,17 @@ class TrainingTracker:
         if not ok:
             log.warning("tracking run %s: not every report was committed within %.0f s; the journal keeps them",
                         self.run_id, timeout)
-        self._env_ref = None
+
+    def __del__(self) -> None:
+        # an env dropped without close(): complete its run in the background ("finished")
+        try:
+            if self.registered and not self.completed and self.pid == os.getpid() and self._writer is not None:
+                self.completed = True
+                self._writer.submit(("complete", self, "finished", {"closed_by": "garbage collection"}, None),
+                                    urgent=True)
+                self._writer.submit(("done", self.run_id))
+        except Exception:  # never raise from a finalizer (e.g. at interpreter shutdown)
+            pass
 
     def close(self, error: BaseException | None = None) -> None:
         """Complete the run: ``"failed"`` (with the error in the summary) when an exception is passing
