@@ -35,7 +35,17 @@ from tradeready_gym.envs.trading_env import TradingEnv
 from tradeready_gym.envs.vector_env import TradeReadyVectorEnv
 from tradeready_gym.errors import ConfigError
 
-__all__ = ["INFO_MODES", "LEAN_INFO_KEYS", "MAX_LOG_BYTES", "RUIN_MODES", "ReplayableTradingEnv", "ReplayableVectorEnv", "refuse_copy"]
+__all__ = [
+    "INFO_MODES",
+    "LEAN_INFO_KEYS",
+    "MAX_LOG_BYTES",
+    "RUIN_MODES",
+    "ReplayableTradingEnv",
+    "ReplayableVectorEnv",
+    "check_info_mode",
+    "check_ruin",
+    "refuse_copy",
+]
 
 #: ``ruin`` values: how an episode that ends at the equity floor is reported.
 RUIN_MODES: tuple[str, ...] = ("truncated", "terminated")
