@@ -81,12 +81,14 @@ def _rng_from(state: dict[str, Any]) -> np.random.Generator:
 
 
 def check_info_mode(info_mode: Any) -> str:
+    """``info_mode`` if it is one of `INFO_MODES`; `ConfigError` otherwise."""
     if info_mode not in INFO_MODES:
         raise ConfigError(f"info_mode={info_mode!r} is not allowed; allowed: {', '.join(map(repr, INFO_MODES))}")
     return str(info_mode)
 
 
 def check_ruin(ruin: Any) -> str:
+    """``ruin`` if it is one of `RUIN_MODES`; `ConfigError` otherwise."""
     if ruin not in RUIN_MODES:
         raise ConfigError(f"ruin={ruin!r} is not allowed; allowed: {', '.join(map(repr, RUIN_MODES))}")
     return str(ruin)
