@@ -296,6 +296,12 @@ class LiveFeed:
         """Start the background loop (idempotent); returns self. Connects and syncs the clock."""
         if self._thread is not None:
             return self
+        try:
+            import websockets.asyncio.client  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "the live feed needs the 'websockets' package; install the extra: pip install 'tradeready-gym[live]'"
+            ) from None
         ready = threading.Event()
 
         def main() -> None:
