@@ -68,8 +68,15 @@ def test_portfolio_and_orders_per_key(platform):
         assert p["positions"] == [] and float(p["total_equity"]) == pytest.approx(10_000 - 2 * 0.05 * price * 0.001)
         bad = c.post("/api/v1/trade/order", json={"symbol": "BTCUSDT", "side": "buy", "type": "market", "quantity": "-1"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "INVALID_QUANTITY"
+        traded = c.get("/api/v1/account/portfolio").json()["total_equity"]
+        second = c.post("/api/v1/account/keys", json={"name": "agent-2"}).json()["api_key"]
+    # a paper account per key: the account's second key starts fresh, the first keeps its account
+    with httpx.Client(base_url=platform, headers={"X-API-Key": second}) as c2:
+        assert c2.get("/api/v1/account/portfolio").json()["total_equity"] == "10000.00000000"
+    with httpx.Client(base_url=platform, headers={"X-API-Key": a}) as c:
+        assert c.get("/api/v1/account/portfolio").json()["total_equity"] == traded
     with httpx.Client(base_url=platform, headers={"X-API-Key": b}) as c:
-        assert c.get("/api/v1/account/portfolio").json()["total_equity"] == "10000.00000000"  # another key's account
+        assert c.get("/api/v1/account/portfolio").json()["total_equity"] == "10000.00000000"  # another account
     r = httpx.get(platform + "/api/v1/account/portfolio")
     assert r.status_code == 401 and r.json()["error"]["code"] == "INVALID_API_KEY"
 

@@ -1,4 +1,4 @@
-"""Live-env endpoints of the original client (PLATFORM-API §2.4): a paper account per platform account.
+"""Live-env endpoints of the original client (PLATFORM-API §2.4): a paper account per API key.
 
 * ``GET /api/v1/account/portfolio`` (authenticated): the paper account, decimal strings, as the
   original ``LiveTradingEnv`` client reads it.
@@ -11,8 +11,9 @@
 ``/api/v1/market/price`` and ``/candles`` (public) are served by the market router. The server has
 no exchange connection: "latest" is the newest candle of the server's cache at the finest cached
 timeframe (1m, 5m, 15m, 30m, 1h, 4h, 1d). Paper accounts start at 10,000 USDT and are stored in
-SQLite at ``<settings.home>/live-paper.sqlite`` (one row per account, written in one transaction per
-order).
+SQLite at ``<settings.home>/live-paper.sqlite`` (one row per API key, written in one transaction per
+order): each key of an account trades its own paper account, so two agents of one user never share
+a balance.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from tradeready_platform.deps import AccountId, Backtests
+from tradeready_platform.deps import Backtests, Caller
 from tradeready_platform.errors import ApiError
 from tradeready_platform.routers.common import ERRORS
 from tradeready_platform.schemas import SYMBOL_RE
@@ -53,30 +54,31 @@ def _dec(x: float) -> str:
 
 
 class PaperAccounts:
-    """Paper accounts (cash, positions, realised PnL) by platform account id, in SQLite."""
+    """Paper accounts (cash, positions, realised PnL) by API key id, in SQLite."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS paper_accounts (account_id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS paper_accounts (key_id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS paper_orders (id TEXT PRIMARY KEY, account_id INTEGER NOT NULL, "
+            "CREATE TABLE IF NOT EXISTS paper_orders (id TEXT PRIMARY KEY, key_id INTEGER NOT NULL, "
             "body TEXT NOT NULL, created_at TEXT NOT NULL)"
         )
         self._lock = threading.Lock()
 
-    def get(self, account_id: int) -> dict[str, Any]:
-        row = self._db.execute("SELECT state FROM paper_accounts WHERE account_id=?", (account_id,)).fetchone()
+    def get(self, key_id: int) -> dict[str, Any]:
+        """The paper account of API key ``key_id`` (a new one holds the starting balance)."""
+        row = self._db.execute("SELECT state FROM paper_accounts WHERE key_id=?", (key_id,)).fetchone()
         if row is None:
             return {"cash": STARTING_BALANCE, "starting_balance": STARTING_BALANCE, "realized_pnl": 0.0,
                     "fees": 0.0, "positions": {}}
         return json.loads(row[0])  # type: ignore[no-any-return]
 
-    def order(self, account_id: int, symbol: str, side: str, qty: float, price: float) -> dict[str, Any]:
+    def order(self, key_id: int, symbol: str, side: str, qty: float, price: float) -> dict[str, Any]:
         """Fill a market order at ``price`` (spot rules); returns the order (raises ApiError, nothing changed)."""
         with self._lock:
-            st = self.get(account_id)
+            st = self.get(key_id)
             pos = st["positions"].get(symbol, {"quantity": 0.0, "avg_entry_price": 0.0, "opened_at": None})
             notional = qty * price
             fee = notional * FEE_RATE
@@ -110,9 +112,9 @@ class PaperAccounts:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute("INSERT OR REPLACE INTO paper_accounts VALUES (?, ?)", (account_id, json.dumps(st)))
+                db.execute("INSERT OR REPLACE INTO paper_accounts VALUES (?, ?)", (key_id, json.dumps(st)))
                 db.execute("INSERT INTO paper_orders VALUES (?, ?, ?, ?)",
-                           (order["order_id"], account_id, json.dumps(order), order["filled_at"]))
+                           (order["order_id"], key_id, json.dumps(order), order["filled_at"]))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -152,9 +154,9 @@ class OrderCreate(BaseModel):
 
 
 @router.get("/api/v1/account/portfolio", responses={401: ERRORS[401]})
-def portfolio(account: AccountId, backtests: Backtests, request: Request) -> JSONResponse:
-    """The caller's paper account: equity, cash, positions at the latest cached prices."""
-    st = _accounts(request).get(account)
+def portfolio(caller: Caller, backtests: Backtests, request: Request) -> JSONResponse:
+    """The calling key's paper account: equity, cash, positions at the latest cached prices."""
+    st = _accounts(request).get(caller[1])
     positions = []
     pos_value = upnl = 0.0
     for sym, p in sorted(st["positions"].items()):
@@ -182,7 +184,7 @@ def portfolio(account: AccountId, backtests: Backtests, request: Request) -> JSO
 
 @router.post("/api/v1/trade/order", status_code=201,
              responses={400: ERRORS[400], 401: ERRORS[401], 429: ERRORS[429]})
-def trade_order(body: OrderCreate, account: AccountId, backtests: Backtests, request: Request) -> JSONResponse:
+def trade_order(body: OrderCreate, caller: Caller, backtests: Backtests, request: Request) -> JSONResponse:
     """A market order on the caller's paper account, filled at the latest cached close (201)."""
     side = body.side.lower()
     if side not in ("buy", "sell"):
@@ -196,5 +198,5 @@ def trade_order(body: OrderCreate, account: AccountId, backtests: Backtests, req
     if not (math.isfinite(qty) and qty > 0):
         raise ApiError(400, "INVALID_QUANTITY", f"quantity={body.quantity!r} is not allowed; allowed: a number > 0")
     price = _price(backtests, body.symbol)
-    order = _accounts(request).order(account, body.symbol, side, qty, price)
+    order = _accounts(request).order(caller[1], body.symbol, side, qty, price)
     return JSONResponse(order, status_code=201)
