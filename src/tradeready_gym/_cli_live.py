@@ -176,7 +176,7 @@ def sessions(
 
 
 def deploy(
-    run: Annotated[Path, typer.Argument(help="A trained model: an SB3 .zip, or a run folder holding model.zip.")],
+    run: Annotated[Path, typer.Argument(help="A run folder written by `tradeready train` (model, normalization statistics, env settings).")],
     symbol: Annotated[list[str] | None, typer.Option("--symbol", "-s", help="Traded pair(s) (default: the run's).")] = None,
     timeframe: Annotated[str | None, typer.Option("--timeframe", "-t", help="Candles (default: the run's).")] = None,
     session: Annotated[str | None, typer.Option(help="Paper account name (default: derived).")] = None,
