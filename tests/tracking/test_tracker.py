@@ -242,3 +242,15 @@ def test_dropped_env_completes_its_run_and_is_freed(home: Path, small_market) ->
         time.sleep(0.05)
     assert store.get_run(run_id)["episodes_completed"] == 2
     assert list((home / "tracking-journal").glob("*.jsonl")) == []
+
+
+def test_unwritable_home_never_stops_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_market) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("TRADEREADY_HOME", str(blocker / "home"))  # cannot be created
+    env = make_historical_env(data=small_market, episode_length=10)
+    metrics = _play(env, 3)
+    assert len(metrics) == 3
+    start = time.monotonic()
+    env.close()
+    assert time.monotonic() - start < 10

@@ -293,6 +293,7 @@ class _Writer:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.RLock()
         self._last_heartbeat = time.monotonic()
+        self._last_error_log = -1e9
         self._senders: dict[tuple[str, str], Any] = {}
 
     def submit(self, op: tuple[Any, ...], *, urgent: bool = False) -> None:
@@ -327,9 +328,13 @@ class _Writer:
             self.wake.clear()
             try:
                 self.drain()
+                self.error = None
             except Exception as exc:  # keep the thread alive; the journal still holds the episodes
                 self.error = exc
-                log.exception("tracking writer: commit failed; retrying in %.1f s", self.flush_interval_s)
+                now = time.monotonic()
+                if now - self._last_error_log >= 60.0:  # at most one report a minute
+                    self._last_error_log = now
+                    log.exception("tracking writer: commit failed; retrying every %.1f s", self.flush_interval_s)
                 time.sleep(self.flush_interval_s)
 
     def drain(self) -> None:
@@ -763,6 +768,7 @@ class TrainingTracker:
 
     def _init_runtime(self) -> None:
         self.pid = os.getpid()
+        self.failures = 0
         self.registered = False
         self.completed = False
         self.episodes = 0
@@ -783,7 +789,7 @@ class TrainingTracker:
     # ------------------------------------------------------------------ copying
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k not in (
-            "pid", "registered", "completed", "episodes", "total_steps")}
+            "pid", "registered", "completed", "episodes", "total_steps", "failures")}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -883,7 +889,11 @@ class TrainingTracker:
         elif not self._env_config:
             self._env_config = redact(dict(self.extra_config))
         self._writer = _writer_for(self.store_spec, self.flush_interval_s, self.heartbeat_interval_s)
-        self._open_journal()
+        try:
+            self._open_journal()
+        except OSError as exc:  # the episodes still go to the store; only kill -9 safety is lost
+            log.warning("tracking run %s: no journal (%s); a killed process may lose its last episodes",
+                        self.run_id, exc)
         self._writer.submit(("register", self))
         self.registered = True
         _install_exit_handlers()
@@ -940,7 +950,35 @@ class TrainingTracker:
                     Path(str(self._journal_path) + ".lock").unlink()
 
     # ------------------------------------------------------------------ env hooks
+    # the env's hooks: a tracking failure (unwritable home, full disk, ...) is logged, never raised
     def on_reset(self, env: Any, mask: np.ndarray | None = None) -> None:
+        """Called by the env on every reset (the first registers the run)."""
+        try:
+            self._on_reset(env, mask)
+        except Exception as exc:
+            self._hook_failed(exc)
+
+    def on_single_episode(self, env: Any, metrics: dict[str, Any], terminated: bool, truncated: bool) -> None:
+        """Called by a single env at the terminal step with ``info["episode_metrics"]``."""
+        try:
+            self._on_single_episode(env, metrics, terminated, truncated)
+        except Exception as exc:
+            self._hook_failed(exc)
+
+    def on_vector_episodes(self, venv: Any, idx: np.ndarray, metrics: dict[str, np.ndarray],
+                           terminated: np.ndarray, truncated: np.ndarray) -> None:
+        """Called by a vector env when envs ``idx`` finish (``metrics`` are `idx`-aligned arrays)."""
+        try:
+            self._on_vector_episodes(venv, idx, metrics, terminated, truncated)
+        except Exception as exc:
+            self._hook_failed(exc)
+
+    def _hook_failed(self, exc: Exception) -> None:
+        self.failures += 1
+        if self.failures == 1:
+            log.warning("training tracking of run %s failed (training goes on): %s", self.run_id, exc, exc_info=True)
+
+    def _on_reset(self, env: Any, mask: np.ndarray | None = None) -> None:
         """Called by the env on every reset (the first registers the run)."""
         if not self.registered or self.pid != os.getpid():
             self.register_run(env)
@@ -950,7 +988,7 @@ class TrainingTracker:
         else:
             self._t_start[mask] = now
 
-    def on_single_episode(self, env: Any, metrics: dict[str, Any], terminated: bool, truncated: bool) -> None:
+    def _on_single_episode(self, env: Any, metrics: dict[str, Any], terminated: bool, truncated: bool) -> None:
         """Called by a single env at the terminal step with ``info["episode_metrics"]``."""
         if not self.registered or self.completed:
             return
@@ -981,7 +1019,7 @@ class TrainingTracker:
         self._report(0, metrics, int(times[start]), int(times[end]), terminated, truncated, capture,
                      (feed.time_iso(start), feed.time_iso(end)))
 
-    def on_vector_episodes(self, venv: Any, idx: np.ndarray, metrics: dict[str, np.ndarray],
+    def _on_vector_episodes(self, venv: Any, idx: np.ndarray, metrics: dict[str, np.ndarray],
                            terminated: np.ndarray, truncated: np.ndarray) -> None:
         """Called by a vector env when envs ``idx`` finish (``metrics`` are `idx`-aligned arrays)."""
         if not self.registered or self.completed:
@@ -1100,8 +1138,14 @@ class TrainingTracker:
         _OPEN.pop(self.run_id, None)
         assert self._writer is not None
         done = threading.Event()
-        self._writer.submit(("complete", self, status, summary, done), urgent=True)
-        ok = done.wait(timeout) and self._writer.flush(timeout)
+        writer = self._writer
+        writer.submit(("complete", self, status, summary, done), urgent=True)
+        deadline = time.monotonic() + timeout
+        while not done.wait(0.05):
+            # a store that cannot be written (the writer reports an error) does not hold up close()
+            if writer.error is not None or time.monotonic() > deadline:
+                break
+        ok = done.is_set() and writer.flush(max(0.0, deadline - time.monotonic()))
         self._writer.submit(("done", self.run_id))
         self._close_journal(delete=ok)
         if not ok:
