@@ -76,6 +76,9 @@ def list_runs(
     if as_json:
         typer.echo(json.dumps(runs, default=str, indent=1))
         return
+    if not runs:
+        typer.echo(f"no runs in {s.path or s.url}")
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -90,8 +93,6 @@ def list_runs(
                   str(r["episodes_completed"]), str(r["total_steps"]), _fmt(summary.get("mean_roi_pct")),
                   (r["created_at"] or "")[:19])
     Console().print(t)
-    if not runs:
-        typer.echo("no runs")
 
 
 @app.command("show")
