@@ -6,15 +6,17 @@ How it works (details and the reasons in ``docs/tracking.md``):
   hands over every finished episode (`on_single_episode` / `on_vector_episodes`); `close` completes
   the run.
 * Nothing is written to the database from the env's thread. A finished episode is appended as one
-  JSON line to the run's journal (``<home>/tracking-journal/<run_id>.jsonl``, one ``write`` call,
-  which survives a killed process) and queued for a background writer thread that commits the
-  queue about once a second in one short transaction per run. A journal left behind by a dead
+  fixed-size binary record (`_REC`) to the run's journal (``<home>/tracking-journal/<run_id>.jsonl``:
+  a JSON header line, then the records; one ``write`` call, which survives a killed process) and
+  queued for a background writer thread that commits the queue about once a second in one short
+  transaction per run. A journal left behind by a dead
   process is replayed into the store by the next process that opens it (or by
   ``tradeready runs list|show|sync``); episode rows are keyed by ``(run, episode)``, so replays and
   retries are harmless.
-* Traces (replay data) are kept for the first episode, every ``trace_every``-th, the best and the
-  worst by ROI and the last one; the single env's equity curve and fills are already recorded by the
-  env, so capturing them costs one array copy per episode.
+* Traces (replay data) are kept for the first episode, every ``trace_every``-th (written with the
+  next commit), the best and the worst by ROI and the last one (written with the heartbeat and at
+  completion); the single env's equity curve and fills are already recorded by the env, so
+  capturing them costs one array copy per episode. Vector envs record no traces.
 * The writer refreshes each open run's heartbeat every ``heartbeat_interval_s`` (and with every
   commit); a running run without a recent heartbeat is shown as "stale".
 * Remote mode (``api_key`` and ``base_url``): every report is also queued in the store's outbox in
