@@ -158,12 +158,13 @@ def _sqlite_params(run_id: str, rec: tuple[Any, ...], isos: tuple[str | None, st
     if isos is None:
         return tuple(_sqlite_row(run_id, _row_from_record(rec)))
     ep, env_index, length, trades, step, _s, _e, flags = rec[:8]
-    (rsum, roi, sharpe, sortino, mdd, fees, bh, feq, wall, ts, win, pf, expo) = rec[8:]
+    rsum, roi, sharpe, sortino, mdd, fees, bh, feq, wall = [x if x - x == 0.0 else None for x in rec[8:17]]
+    ts, win, pf, expo = rec[17:]
     extra = (f'{{"win_rate": {_json_num(win)}, "profit_factor": {_json_num(pf)}, '
              f'"exposure_pct": {_json_num(expo)}}}')
-    return (run_id, ep, env_index, isos[0], isos[1], length, _finite(rsum), _finite(roi), _finite(sharpe),
-            _finite(sortino), _finite(mdd), None if trades < 0 else trades, _finite(fees), _finite(bh), _finite(feq),
-            flags & 1, (flags >> 1) & 1, _finite(wall), step, sqlite_datetime(ts), extra)
+    return (run_id, ep, env_index, isos[0], isos[1], length, rsum, roi, sharpe, sortino, mdd,
+            None if trades < 0 else trades, fees, bh, feq, flags & 1, (flags >> 1) & 1, wall, step,
+            sqlite_datetime(ts), extra)
 
 
 def _sqlite_row(run_id: str, row: dict[str, Any]) -> list[Any]:
@@ -1056,7 +1057,8 @@ class TrainingTracker:
             get("max_drawdown_pct", nan), get("fees", nan), get("buy_hold_roi_pct", nan), get("final_equity", nan),
             now - float(t0), time.time(), get("win_rate", nan), get("profit_factor", nan), get("exposure_pct", nan),
         )
-        rec = tuple(nan if x is None else x for x in rec)
+        if None in rec:  # hand-made reports may leave metrics out
+            rec = tuple(nan if x is None else x for x in rec)
         self._journal(rec)
         writer = self._writer
         assert writer is not None
