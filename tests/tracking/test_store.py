@@ -131,3 +131,23 @@ def test_trace_roundtrip_and_positions(tmp_path: Path) -> None:
     assert store.trace("r1", 1)["reasons"] == "first"  # type: ignore[index]
     store.record_episodes("r1", [], drop_traces=[1])
     assert store.traces("r1") == [] and store.trace("r1", 1) is None
+
+
+def test_stores_opened_by_several_threads_at_once(tmp_path: Path) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def open_one(i: int) -> None:
+        try:
+            Store(tmp_path / f"s{i % 3}.sqlite").upsert_run({"id": f"r{i}"})
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(i,)) for i in range(9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert sum(len(Store(tmp_path / f"s{k}.sqlite").list_runs()) for k in range(3)) == 9

@@ -90,6 +90,7 @@ def iso(value: dt.datetime | None) -> str | None:
 
 
 _SQLITE_CACHE: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+_ALEMBIC_LOCK = threading.Lock()
 
 #: Column order of `Store.record_episodes`' ``sqlite_params`` tuples.
 EPISODE_SQLITE_COLUMNS: tuple[str, ...] = (
@@ -297,7 +298,8 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        with self.engine.connect() as conn:
+        # Alembic keeps its running context in module globals: one migration at a time per process
+        with _ALEMBIC_LOCK, self.engine.connect() as conn:
             conn.execution_options(tr_write=True)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
