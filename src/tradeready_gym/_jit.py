@@ -1,21 +1,25 @@
 """How the library compiles its numba kernels: options, one compile at a time per machine, a log line.
 
-Every compiled function of the engine and the built-in components is made with one of two
+Every compiled function of the engine and the built-in components is made with one of these
 decorators:
 
 * `kernel` (``@kernel`` or ``@kernel(parallel=True, nrt=False)``): a function called from Python.
 * `kernel_twins`: a serial and a threaded kernel compiled from one Python body (``prange`` loops).
-* `helper`: a function called only from other compiled functions (a per-account or per-env rule).
-  It is compiled once per argument-type signature and *called*, not inlined into every caller at
-  numba's IR level: LLVM still inlines small helpers by itself when it optimises the caller, and a
-  large helper (an account's step) is typed and lowered once instead of once per driver, which is
-  most of the first-use compile time. Literal argument types (a constant ``0`` or ``True`` at the
-  call site) and integer widths are widened to ``int64`` / ``bool`` before the signature is chosen,
-  so a constant argument does not make a version of its own. Helpers never allocate, so they run
-  without numba's reference-counting runtime.
+* `helper`: a function called only from other compiled functions. It is compiled once per
+  argument-type signature and *called*, not inlined into every caller at numba's IR level: the
+  engine's order path (`_trade`, `_apply_fill`, `_pending`) is typed and lowered once instead of
+  once per driver, which was most of the first-use compile time. Literal argument types (a
+  constant ``0`` or ``True`` at the call site) and integer widths are widened to ``int64`` /
+  ``bool`` before the signature is chosen, so a constant argument does not make a version of its
+  own. Helpers never allocate, so they run without numba's reference-counting runtime.
+* `inline`: a small per-env helper inlined into its callers at numba's IR level. Measured: the
+  batch drivers run these once per env (view unpacking, the components' per-env rules, the
+  account's step and mark), and as calls they cost a 1,024-env step about twice its time (every
+  array argument is passed as a struct of pointer, shape and strides); inlined they cost nothing.
+  The single env did not measurably care either way.
 
-Both are cached (``cache=True``: compiled once per machine, loaded from numba's cache afterwards)
-and *guarded*: a compile that misses the cache takes an inter-process file lock first
+All are cached (``cache=True``: compiled once per machine, loaded from numba's cache afterwards);
+kernels and helpers are *guarded*: a compile that misses the cache takes an inter-process file lock first
 (``tradeready-compile.lock`` in ``NUMBA_CACHE_DIR``, else in the temporary directory), then looks in
 the cache again. Several processes starting at once on a fresh machine (SubprocVecEnv,
 AsyncVectorEnv, Ray workers, a test run with several workers) therefore compile each kernel once:
@@ -39,7 +43,7 @@ from typing import Any
 
 from numba import njit
 
-__all__ = ["COMPILE_LOG_PREFIX", "LOCK_NAME", "compile_lock_path", "helper", "kernel", "kernel_twins"]
+__all__ = ["COMPILE_LOG_PREFIX", "LOCK_NAME", "compile_lock_path", "helper", "inline", "kernel", "kernel_twins"]
 
 logger = logging.getLogger("tradeready_gym")
 
@@ -184,6 +188,17 @@ def kernel_twins(fn: Callable[..., Any], *, nrt: bool = True, nogil: bool = Fals
     clone.__kwdefaults__ = fn.__kwdefaults__
     threaded = kernel(clone, parallel=True, nrt=nrt, nogil=nogil)
     return serial, threaded
+
+
+def inline(fn: Callable[..., Any]) -> Any:
+    """A small per-account / per-env helper inlined into its callers at numba's IR level.
+
+    Used for the glue that runs once per env in the batch drivers (view unpacking, the per-env
+    rules of the components, the account's mark): a call there passes every array argument as a
+    struct of its pointers, shape and strides, which for a 1,024-env batch costs more than the
+    work itself. Each caller types the inlined body again, so only small functions are inlined.
+    """
+    return njit(cache=True, inline="always")(fn)
 
 
 def helper(fn: Callable[..., Any]) -> Any:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tradeready_gym._jit import helper, kernel
+from tradeready_gym._jit import inline, kernel
 
 if TYPE_CHECKING:  # pragma: no cover
     from tradeready_gym.envs.feed import DataFeed
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["BatchState", "Component", "total_steps_env"]
 
 
-@helper
+@inline
 def total_steps_env(start, end, max_steps, i):  # type: ignore[no-untyped-def]
     """The number of steps env ``i``'s episode lasts at most: to its final bar ``end[i]``, or
     ``max_steps[i]`` when that is set (>= 0) and smaller. The one rule for the info's

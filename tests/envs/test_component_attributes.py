@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tradeready_gym.actions import ContinuousActions, DiscreteActions, PortfolioWeightActions, TargetExposureActions
+from tradeready_gym.actions import (
+    ContinuousActions,
+    DiscreteActions,
+    PortfolioWeightActions,
+    TargetExposureActions,
+)
 from tradeready_gym.envs import DataFeed, Portfolio, TradingEnv
 from tradeready_gym.envs.vector_env import TradeReadyVectorEnv
 from tradeready_gym.errors import ConfigError

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradeready_gym._jit import helper, kernel
+from tradeready_gym._jit import inline, kernel
 
 __all__ = ["continuous_env", "continuous_orders", "discrete_env", "discrete_orders"]
 
 
-@helper
+@inline
 def discrete_env(actions, j, fraction, t, close, equity, cash, qty, out, i):  # type: ignore[no-untyped-def]
     """`discrete_orders` for env ``i``."""
     a = actions[i]
@@ -23,7 +23,7 @@ def discrete_env(actions, j, fraction, t, close, equity, cash, qty, out, i):  # 
             out[i, j] = -held
 
 
-@helper
+@inline
 def continuous_env(actions, j, fraction, dead_zone, t, close, equity, cash, qty, out, i):  # type: ignore[no-untyped-def]
     """`continuous_orders` for env ``i``."""
     a = actions[i, 0]

@@ -11,8 +11,10 @@ State layout (account index first):
   (read-only, shared).
 * ``prm``    (N_PRM,) float64: config scalars (``X_*``); ``symtab`` (S, 2): lot step, min notional.
 
-Speed notes: the per-account helpers (`tradeready_gym._jit.helper`) are compiled once each and
-called; LLVM inlines the small ones into their callers. The kernels and helpers are compiled without
+Speed notes: the order path (`_trade`, `_apply_fill`, `_pending`) is compiled once and called
+(`tradeready_gym._jit.helper`); the small per-account steps (`_step_account`, `_mark`, the checks
+and views) are inlined into each driver (`tradeready_gym._jit.inline`), since a 1,024-account step
+would otherwise spend as long passing their array arguments as doing the work. The kernels and helpers are compiled without
 the reference-counting runtime (``_nrt=False``: they create views, never new arrays), so no atomic
 reference-count updates happen per account. `step_kernel_parallel` splits the accounts over
 threads with ``prange``; each account only writes its own rows, so it gives bit-for-bit the
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 from numba import prange
 
-from tradeready_gym._jit import helper, kernel, kernel_twins
+from tradeready_gym._jit import helper, inline, kernel, kernel_twins
 
 # market fields
 M_OPEN, M_HIGH, M_LOW, M_CLOSE, M_QV, M_FILLED = 0, 1, 2, 3, 4, 5
@@ -119,7 +121,7 @@ NO_NRT: dict[str, Any] = {"_nrt": False}
 PARALLEL_MIN_ACCOUNTS = 128
 
 
-@helper
+@inline
 def _slip(prm, notional, qv):
     kind = prm[X_SLIP_KIND]
     if kind == 0.0:
@@ -134,7 +136,7 @@ def _slip(prm, notional, qv):
     return bps * 1e-4
 
 
-@helper
+@inline
 def _floor_lot(q, step):
     if step > 0.0:
         # float floor: an integer count of lots would overflow for huge orders (1e30 / 1e-8)
@@ -146,7 +148,7 @@ def _floor_lot(q, step):
     return q
 
 
-@helper
+@inline
 def _fee_rate(prm, acct, i, kind):
     """The fee rate of a fill of ``kind``: the maker rate for limit and take-profit fills under a
     maker/taker model, else the account's (taker / percentage) rate."""
@@ -218,7 +220,7 @@ def _apply_fill(acct, pos, fills, prm, i, s, side, q, px, kind, bar, at_close, o
         acct[i, A_STEP_FILLS] = n + 1
 
 
-@helper
+@inline
 def _gross_other(mkt, pos, i, s_skip, bar):
     g = 0.0
     for s in range(pos.shape[1]):
@@ -227,7 +229,7 @@ def _gross_other(mkt, pos, i, s_skip, bar):
     return g
 
 
-@helper
+@inline
 def _cost_price(prm, side, ref, slip):
     """The fill price of a market-like order: spread and slippage against the trader."""
     if side > 0.0:
@@ -235,7 +237,7 @@ def _cost_price(prm, side, ref, slip):
     return ref * (1.0 - prm[X_HALF_SPREAD]) * (1.0 - slip)
 
 
-@helper
+@inline
 def _margin_limit(max_gross, other, px, reducing, q0):
     """Margin mode: the largest quantity at ``px`` that keeps gross exposure within ``max_gross``."""
     room = (max_gross - other) / px
@@ -393,7 +395,7 @@ def _trade(
     return q
 
 
-@helper
+@inline
 def _remove_order(orders, acct, pos, i, k, n_active):
     """Drop order slot ``k`` (releasing its reservation) and compact the rest; returns new count."""
     reserved = orders[i, k, O_RESERVED]
@@ -420,7 +422,7 @@ def _remove_order(orders, acct, pos, i, k, n_active):
     return n_active - 1
 
 
-@helper
+@inline
 def count_orders(orders, i):
     n = 0
     for k in range(orders.shape[1]):
@@ -501,7 +503,7 @@ def _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b):
             )
 
 
-@helper
+@inline
 def _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b):
     """Borrow cost, liquidation (margin), equity at close[b] and the running episode statistics."""
     S = pos.shape[1]
@@ -605,7 +607,7 @@ def layout(n_accounts: int, n_symbols: int, max_orders: int) -> dict[str, tuple[
     return out
 
 
-@helper
+@inline
 def unpack(state, n, s):
     """Views of the parts of the state buffer: prm, symtab, acct, pos, orders, fills."""
     o = int(state[X_MAX_ORDERS])
@@ -624,7 +626,7 @@ def unpack(state, n, s):
     return prm, symtab, acct, pos, orders, fills
 
 
-@helper
+@inline
 def _check_step(mkt, clock, oq, active):
     """The error code of a step (see `step_kernel`): 0 when every active account can step."""
     for i in range(oq.shape[0]):
@@ -634,7 +636,7 @@ def _check_step(mkt, clock, oq, active):
     return ERR_OK
 
 
-@helper
+@inline
 def _check_account(mkt, clock, oq, active, i):
     """The error code of account ``i``'s step (see `step_kernel`): 0 when it can step."""
     if not active[i]:
@@ -648,7 +650,7 @@ def _check_account(mkt, clock, oq, active, i):
     return ERR_OK
 
 
-@helper
+@inline
 def _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_close):
     """One account's step: market orders (sells first), pending orders, then the mark."""
     S = pos.shape[1]

@@ -28,7 +28,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from tradeready_gym._jit import helper, kernel_twins
+from tradeready_gym._jit import inline, kernel_twins
 from tradeready_gym.actions._kernels import continuous_env, discrete_env
 from tradeready_gym.engine import _kernel as K
 from tradeready_gym.informers.record import (
@@ -79,7 +79,7 @@ _N_HEADER = 4
 
 
 # ------------------------------------------------------------------------------------ layout
-@helper
+@inline
 def _layout(n, n_sym, n_codes, n_curve):  # type: ignore[no-untyped-def]
     """Offsets of the parts of the two blocks (see `FusedLayout`); the one definition of the layout.
 
@@ -112,7 +112,7 @@ def _layout(n, n_sym, n_codes, n_curve):  # type: ignore[no-untyped-def]
     )
 
 
-@helper
+@inline
 def _views(f64, i64):  # type: ignore[no-untyped-def]
     """The per-env arrays as views of the two blocks (the compiled side of `FusedLayout`)."""
     n = i64[_H_ENVS]
@@ -182,7 +182,7 @@ class FusedLayout:
 
 
 # ---------------------------------------------------------------------------------- per-env body
-@helper
+@inline
 def _env_orders(cfg, actions_i, actions_f, clock, close, equity, cash, qty, oq, active, i):  # type: ignore[no-untyped-def]
     """The action scheme's orders of env ``i`` into ``oq[i]`` (none for an inactive env)."""
     for s in range(oq.shape[1]):
@@ -197,7 +197,7 @@ def _env_orders(cfg, actions_i, actions_f, clock, close, equity, cash, qty, oq, 
         )
 
 
-@helper
+@inline
 def _env_outcome(  # type: ignore[no-untyped-def]
     cfg, mkt, prm, symtab, acct, pos, orders, fills, clock, close, oq, active, steps, prev_equity, start, end,
     max_steps, rows, flat, codes, obs, dst, reward, rec_f, rec_i, curve, i,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from tradeready_gym._jit import helper, kernel_twins
+from tradeready_gym._jit import inline, kernel_twins
 from tradeready_gym.components import total_steps_env
 
 __all__ = ["N_INFO_FLOATS", "N_INFO_INTS", "_batch_numbers", "_batch_numbers_parallel", "_env_numbers"]
@@ -17,7 +17,7 @@ N_INFO_FLOATS = 7
 N_INFO_INTS = 3
 
 
-@helper
+@inline
 def _env_numbers(
     equity, cash, posval, upnl, realized, fees, fill_count, t, close, qty, steps, start, end, max_steps,
     floats, ints, prices, positions, i,
@@ -40,7 +40,7 @@ def _env_numbers(
         positions[i, j] = qty[i, j]
 
 
-@helper
+@inline
 def _env_iso(t, iso_rows, iso_out, i):
     """Row ``t[i]`` of the feed's ISO strings (UCS-4 code units) into ``iso_out[i]``."""
     for k in range(iso_rows.shape[1]):

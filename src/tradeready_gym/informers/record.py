@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradeready_gym._jit import helper, kernel
+from tradeready_gym._jit import inline, kernel
 from tradeready_gym.engine import _kernel as K
 from tradeready_gym.informers._kernels import N_INFO_FLOATS, N_INFO_INTS, _env_numbers
 
@@ -47,7 +47,7 @@ REC_I_CLOCK = REC_I_FLAGS + 2
 N_REC_INTS = REC_I_CLOCK + 1
 
 
-@helper
+@inline
 def record_env(acct, pos, clock, close, steps, start, end, max_steps, reward, rec_f, rec_i, i):  # type: ignore[no-untyped-def]
     """Env ``i``'s record into ``rec_f[i]`` / ``rec_i[i]`` (the flags are left as they are)."""
     n_sym = pos.shape[1]

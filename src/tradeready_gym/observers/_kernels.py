@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange, uint64
 
-from tradeready_gym._jit import helper, kernel_twins
+from tradeready_gym._jit import inline, kernel_twins
 
 __all__ = ["SCALAR_CODES", "observe_kernel", "observe_kernel_parallel"]
 
@@ -13,7 +13,7 @@ __all__ = ["SCALAR_CODES", "observe_kernel", "observe_kernel_parallel"]
 SCALAR_CODES: dict[str, int] = {"balance": 0, "position": 1, "unrealized_pnl": 2}
 
 
-@helper
+@inline
 def _observe_env(rows, flat, dst, lookback, t, cash, equity, qty, close, upnl, inv_start, codes, out, i):
     """Env ``i``'s observation: its window rows, then its account scalars."""
     sf = rows.shape[1]

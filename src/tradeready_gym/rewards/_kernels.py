@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradeready_gym._jit import helper, kernel
+from tradeready_gym._jit import inline, kernel
 
 __all__ = ["drawdown_penalty_step", "pnl_env", "pnl_step", "rolling_ratio_step"]
 
@@ -12,7 +12,7 @@ SHARPE = 0
 SORTINO = 1
 
 
-@helper
+@inline
 def pnl_env(prev_equity: np.ndarray, curr_equity: np.ndarray, out: np.ndarray, i: int) -> None:
     """`pnl_step` for env ``i``."""
     out[i] = curr_equity[i] - prev_equity[i]

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tradeready_gym._jit import helper, kernel
+from tradeready_gym._jit import inline, kernel
 from tradeready_gym.components import BatchState, Component
 from tradeready_gym.errors import ConfigError
 
@@ -173,7 +173,7 @@ class CompositeStopper(Stopper):
         return term, trunc & ~term
 
 
-@helper
+@inline
 def _stop_env(t, end, equity, floor_value, steps, max_steps, term, trunc, i):  # type: ignore[no-untyped-def]
     """The standard rules for env ``i``: end of data terminates; equity floor / length truncate."""
     term[i] = t[i] >= end[i]
