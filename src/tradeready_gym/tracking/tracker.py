@@ -342,16 +342,15 @@ class _Writer:
 
     def drain(self) -> None:
         """Commit everything queued (called by the thread, or directly when it cannot run)."""
-        ops: list[tuple[Any, ...]] = []
-        while self.queue:
-            ops.append(self.queue.popleft())
+        queue = self.queue
+        ops = [queue.popleft() for _ in range(len(queue))]
         flushes = [op[1] for op in ops if op[0] == "flush"]
-        work = [op for op in ops if op[0] != "flush"]
+        work = [op for op in ops if op[0] != "flush"] if flushes else ops
         if work:
             try:
                 self._process(work)
             except BaseException:
-                self.queue.extendleft(reversed(ops))
+                queue.extendleft(reversed(ops))
                 raise
         now = time.monotonic()
         if now - self._last_heartbeat >= self.heartbeat_interval_s:
@@ -369,30 +368,32 @@ class _Writer:
 
     def _process(self, ops: list[tuple[Any, ...]]) -> None:
         store = self.open_store()
-        # registrations first, then episodes per run (in order), scalars, completions
-        for op in ops:
-            if op[0] == "register":
-                self._register(store, op[1])
+        # one pass sorts the ops; then: registrations, episodes per run (in order), run updates,
+        # scalars, completions, forgotten runs
+        by_kind: dict[str, list[tuple[Any, ...]]] = {}
         episodes: dict[str, list[tuple[tuple[Any, ...], Any, Any]]] = {}
         for op in ops:
             if op[0] == "episode":
-                episodes.setdefault(op[1], []).append((op[2], op[3], op[4]))
-        for run_id, items in episodes.items():
-            self._episodes(store, run_id, items)
-        for op in ops:
-            if op[0] == "update":
-                store.update_run(op[1], **op[2])
-        for op in ops:
-            if op[0] == "scalars":
-                store.upsert_scalars(op[1], op[2])
-                if op[3] is not None:
-                    store.enqueue(op[1], [op[3]])
-        for op in ops:
-            if op[0] == "complete":
-                self._complete(store, op[1], op[2], op[3], op[4])
-        for op in ops:
-            if op[0] == "done":  # a closed tracker: forget its state
-                self.runs.pop(op[1], None)
+                items = episodes.get(op[1])
+                if items is None:
+                    items = episodes[op[1]] = []
+                items.append((op[2], op[3], op[4]))
+            else:
+                by_kind.setdefault(op[0], []).append(op)
+        for op in by_kind.get("register", ()):
+            self._register(store, op[1])
+        for run_id, run_items in episodes.items():
+            self._episodes(store, run_id, run_items)
+        for op in by_kind.get("update", ()):
+            store.update_run(op[1], **op[2])
+        for op in by_kind.get("scalars", ()):
+            store.upsert_scalars(op[1], op[2])
+            if op[3] is not None:
+                store.enqueue(op[1], [op[3]])
+        for op in by_kind.get("complete", ()):
+            self._complete(store, op[1], op[2], op[3], op[4])
+        for op in by_kind.get("done", ()):  # a closed tracker: forget its state
+            self.runs.pop(op[1], None)
 
     def _register(self, store: Any, t: TrainingTracker) -> None:
         st = self.runs.get(t.run_id)
@@ -430,24 +431,22 @@ class _Writer:
         rows: list[dict[str, Any]] = []
         params: list[tuple[Any, ...]] = []
         fast = store.is_sqlite and not st.remote
+        st.n += len(items)
         for rec, capture, isos in items:
             if fast:
                 params.append(_sqlite_params(run_id, rec, isos))
             else:
                 rows.append(_row_from_record(rec, isos))
-            ep = int(rec[0])
-            st.n += 1
-            st.total_steps = max(st.total_steps, int(rec[4]))
-            roi = _finite(rec[9])
-            rs = _finite(rec[8])
-            if roi is not None:
+            ep = rec[0]
+            roi = rec[9]
+            rs = rec[8]
+            if rs - rs == 0.0:
+                st.reward_sum += rs
+                st.reward_n += 1
+            if roi - roi == 0.0:  # finite
                 st.roi_sum += roi
                 st.roi_n += 1
                 st.last_roi = roi
-            if rs is not None:
-                st.reward_sum += rs
-                st.reward_n += 1
-            if roi is not None:
                 # the best / worst traces are written at the next tick (heartbeat or close), so a
                 # record broken again soon after is never encoded
                 if st.best is None or roi > st.best[0]:
@@ -465,6 +464,7 @@ class _Writer:
                 st.reasons.setdefault(ep, set()).update(want)
                 changed[ep] = st.reasons[ep]
                 captures[ep] = capture
+        st.total_steps = max(st.total_steps, max(int(item[0][4]) for item in items))
         traces, drops, relabel = [], [], {}
         for ep, reasons in changed.items():
             if not reasons:
@@ -483,7 +483,7 @@ class _Writer:
             _stamp(outbox, st.base_url)
         store.record_episodes(run_id, rows, traces=traces, drop_traces=drops, relabel_traces=relabel,
                               total_steps=st.total_steps, outbox=outbox, sqlite_params=params)
-        st.committed = max([st.committed, *[int(rec[0]) for rec, _c, _i in items]])
+        st.committed = max(st.committed, max(int(item[0][0]) for item in items))
         if st.remote:
             for (base, _key), sender in self._senders.items():
                 if base == st.base_url:
