@@ -82,6 +82,27 @@ def _get_file_lock() -> Any:
     return _file_lock
 
 
+def _acquire_file_lock() -> Any:
+    """Take the inter-process compile lock (waiting for another process); None when the lock file
+    cannot be created (a read-only folder): the compile then runs without it."""
+    try:
+        lock = _get_file_lock()
+    except OSError as exc:
+        logger.debug("no compile lock (%s); compiling without it", exc)
+        return None
+    from filelock import Timeout
+
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        logger.info("waiting for another process compiling the numba kernels (lock %s)", lock.lock_file)
+        lock.acquire()
+    except OSError as exc:
+        logger.debug("no compile lock (%s); compiling without it", exc)
+        return None
+    return lock
+
+
 def _guard(disp: Any) -> Any:
     """Make ``disp.compile`` take the compile lock before it looks in the cache and compiles."""
     original = disp.compile
@@ -92,12 +113,7 @@ def _guard(disp: Any) -> Any:
         if depth:  # a callee of a compile in progress: the lock is held already
             return original(sig)
         with _process_lock:
-            lock = _get_file_lock()
-            try:
-                lock.acquire(timeout=0)
-            except Exception:
-                logger.info("waiting for another process compiling the numba kernels (lock %s)", lock.lock_file)
-                lock.acquire()
+            lock = _acquire_file_lock()
             _state.depth = 1
             misses_before = sum(disp.stats.cache_misses.values())
             t0 = time.perf_counter()
@@ -105,7 +121,8 @@ def _guard(disp: Any) -> Any:
                 return original(sig)
             finally:
                 _state.depth = 0
-                lock.release()
+                if lock is not None:
+                    lock.release()
                 if sum(disp.stats.cache_misses.values()) > misses_before:
                     logger.debug("compiled %s in %.1f s", name, time.perf_counter() - t0)
 
