@@ -151,3 +151,16 @@ def test_stores_opened_by_several_threads_at_once(tmp_path: Path) -> None:
         t.join(120)
     assert errors == []
     assert sum(len(Store(tmp_path / f"s{k}.sqlite").list_runs()) for k in range(3)) == 9
+
+
+def test_episodes_refresh_the_heartbeat_of_running_runs_only(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.sqlite")
+    old = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    store.upsert_run({"id": "run", "created_at": old, "heartbeat_at": old})
+    store.upsert_run({"id": "done", "created_at": old, "heartbeat_at": old, "status": "failed"})
+    for rid in ("run", "done"):
+        store.record_episodes(rid, [{"episode": 1, "roi_pct": 1.0}])
+    fresh = dt.datetime.fromisoformat(store.get_run("run")["heartbeat_at"].replace("Z", "+00:00"))  # type: ignore[index]
+    assert (dt.datetime.now(dt.UTC) - fresh).total_seconds() < 60
+    assert store.get_run("done")["heartbeat_at"] == "2026-01-01T00:00:00Z"  # type: ignore[index]
+    assert store.get_run("done")["episodes_completed"] == 1  # type: ignore[index]

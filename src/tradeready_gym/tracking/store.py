@@ -28,7 +28,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 
 from tradeready_gym.tracking.models import (
@@ -38,6 +50,7 @@ from tradeready_gym.tracking.models import (
     Run,
     Scalar,
     Trace,
+    UTCDateTime,
     effective_status,
     utcnow,
 )
@@ -459,8 +472,9 @@ class Store:
                     )
                 n = conn.execute(select(func.count()).select_from(Episode).where(Episode.run_id == run_id)).scalar_one()
                 values: dict[str, Any] = {"episodes_completed": int(n)}
-                if heartbeat:
-                    values["heartbeat_at"] = utcnow()
+                if heartbeat:  # only a running run beats (a finished or failed one keeps its last beat)
+                    values["heartbeat_at"] = case((Run.status == "running", literal(utcnow(), UTCDateTime())),
+                                                   else_=Run.heartbeat_at)
                 if total_steps is not None:
                     values["total_steps"] = func.max(Run.total_steps, int(total_steps)) if self.is_sqlite else func.greatest(
                         Run.total_steps, int(total_steps))
