@@ -254,3 +254,28 @@ def test_unwritable_home_never_stops_training(tmp_path: Path, monkeypatch: pytes
     start = time.monotonic()
     env.close()
     assert time.monotonic() - start < 10
+
+
+def test_journal_starts_over_once_committed(home: Path, small_market, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tradeready_gym.tracking.tracker as tracker_mod
+    from tradeready_gym.tracking.tracker import _read_journal
+
+    monkeypatch.setattr(tracker_mod, "_JOURNAL_ROTATE_BYTES", 3000)
+    env = make_historical_env(data=small_market, episode_length=5, track_training=False)
+    t = attach_tracker(env, TrainingTracker(flush_interval_s=3600.0))
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    sizes = []
+    while t.episodes < 60:
+        _, _, te, tr, _ = env.step(int(rng.integers(3)))
+        if te or tr:
+            env.reset()
+            if t.episodes % 10 == 0:
+                assert t.flush()
+                sizes.append(t._journal_path.stat().st_size)
+    assert max(sizes) < 3000 + 12 * 172 + 2000  # started over instead of growing
+    head, rows = _read_journal(t._journal_path)
+    assert head is not None and head["row"]["id"] == t.run_id
+    assert all(r["episode"] > 40 for r in rows)  # only the records written since the last start-over
+    env.close()
+    assert [e["episode"] for e in Store(home / "tracking.sqlite").episodes(t.run_id)] == list(range(1, 61))
