@@ -155,3 +155,46 @@ def test_concurrent_reports_of_one_episode_are_harmless(server: LiveServer, key:
     with server.client(key) as c:
         run = c.get(f"/api/v1/training/runs/{rid}").json()
     assert run["episodes_completed"] == 3 and [e["episode_number"] for e in run["episodes"]] == [1, 2, 3]
+
+
+def test_complete_honours_the_body_and_the_empty_body_finishes(api) -> None:
+    """``POST .../complete``: no body or ``{}`` -> finished; ``{status: failed, summary, total_steps}`` is stored;
+    a status other than finished / failed is a 422."""
+    rid = _run(api)
+    assert api.post(f"/api/v1/training/runs/{rid}/complete").json()["status"] == "finished"
+    rid = _run(api)
+    assert api.post(f"/api/v1/training/runs/{rid}/complete", json={}).json()["status"] == "finished"
+    rid = _run(api)
+    r = api.post(f"/api/v1/training/runs/{rid}/complete", json={"status": "running"})
+    assert r.status_code == 422, r.text
+    assert api.get(f"/api/v1/training/runs/{rid}").json()["status"] == "running"
+    done = api.post(f"/api/v1/training/runs/{rid}/complete",
+                    json={"status": "failed", "summary": {"error": "RuntimeError('boom')", "api_key": "k"},
+                          "total_steps": 1440}).json()
+    assert done["status"] == "failed" and done["total_steps"] == 1440 and done["completed_at"]
+    run = api.get(f"/api/v1/training/runs/{rid}").json()
+    assert run["status"] == "failed" and run["total_steps"] == 1440
+    assert "RuntimeError('boom')" in str(run) and "'k'" not in str(run)
+
+
+def test_a_run_failed_locally_reads_failed_on_the_server(server: LiveServer, key: str, tmp_path) -> None:
+    """A remote-mode run completed with ``fail()`` arrives as ``failed`` with its error and total steps."""
+    import time
+
+    from tradeready_gym.tracking import TrainingTracker
+
+    tr = TrainingTracker(api_key=key, base_url=server.url, store=tmp_path / "t.sqlite", flush_interval_s=0.05)
+    run_id = tr.register_run()
+    tr.report_episode(1, {"roi_pct": -2.0, "length": 24})
+    tr.fail(RuntimeError("diverged"))
+    with server.client(key) as c:
+        deadline = time.monotonic() + 30
+        run: dict = {}
+        while time.monotonic() < deadline:
+            r = c.get(f"/api/v1/training/runs/{run_id}")
+            if r.status_code == 200 and r.json()["status"] != "running":
+                run = r.json()
+                break
+            time.sleep(0.2)
+    assert run.get("status") == "failed", run
+    assert run["total_steps"] == 24 and "diverged" in str(run)

@@ -109,6 +109,8 @@ class TrainingService:
             "heartbeat_at": _iso(run.heartbeat_at),
             "completed_at": _iso(run.completed_at),
             "aggregate_stats": summary.get("aggregate_stats"),
+            # what the client sent at completion (e.g. the error of a failed run), without the aggregate
+            "summary": {k: v for k, v in summary.items() if k != "aggregate_stats"} or None,
         }
 
     @staticmethod
