@@ -13,7 +13,7 @@ import pytest
 from tradeready_platform.dashboard.downsample import MAX_POINTS
 from tradeready_platform.dashboard.service import PALETTE, colour_of, run_colours
 
-from .seeding import episode_rows
+from .seeding import beat, episode_rows
 
 API = "/api/v1/dashboard"
 
@@ -29,7 +29,12 @@ def _mean(vals):
     return sum(vals) / len(vals)
 
 
+def _beat(seeded, name):
+    beat(seeded["path"], seeded["ids"][name])
+
+
 def test_runs_list_status_progress_and_aggregates(local_url, seeded):
+    _beat(seeded, "live")
     data = get(local_url, "/runs")
     rows = {r["id"]: r for r in data["runs"]}
     ids = seeded["ids"]
@@ -66,13 +71,11 @@ def test_label_filter_and_labels(local_url, seeded):
 
 
 def test_since_cursor_returns_only_changed_runs(local_url, seeded):
-    from tradeready_gym.tracking.store import Store
-
+    # the seeded finished/failed runs ended at fixed times long ago (seeding.seed_run), so no wall-clock
+    # gap between seeding and this test is needed for them to be outside the cursor
     cursor = get(local_url, "/runs")["cursor"]
-    store = Store(seeded["path"])
     rid = seeded["ids"]["live"]  # (not the stale run: other tests need it stale)
-    store.heartbeat([rid])
-    store.close()
+    _beat(seeded, "live")
     data = get(local_url, "/runs", since=cursor)
     got = {r["id"] for r in data["runs"]}
     assert rid in got

@@ -64,13 +64,13 @@ def test_tracked_env_in_the_dashboard(tmp_path: Path, monkeypatch: pytest.Monkey
                 w = watch(context)
                 page = context.new_page()
                 page.goto(f"{url}/training/runs/{rid}/episodes/{n}")
-                page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+                page.wait_for_selector("body[data-ready='1']", timeout=30_000)
                 box = page.locator("#price-chart")
                 assert int(box.get_attribute("data-candles")) == r["bars"]
                 assert int(box.get_attribute("data-markers")) == len(r["fills"])
                 screenshot(page, "replay-tracked-env-1280x800")
                 page.goto(f"{url}/training/runs/{rid}")
-                page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+                page.wait_for_selector("body[data-ready='1']", timeout=30_000)
                 assert page.evaluate("TR.charts.roi_pct.data[0].length") == 3
                 context.close()
                 w.check()

@@ -104,20 +104,20 @@ def test_login_form_in_the_browser(platform):
             w = watch(context)
             page = context.new_page()
             page.goto(platform["url"] + "/training")
-            page.wait_for_selector("dialog#tr-login[open]", timeout=10_000)
+            page.wait_for_selector("dialog#tr-login[open]", timeout=30_000)
             screenshot(page, "login-1280x800")
             page.fill("#tr-login-key", platform["key_a"])
             page.keyboard.press("Enter")
-            page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+            page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             assert page.locator("#runs-table tbody tr").count() == 1
             assert page.evaluate("sessionStorage.getItem('tradeready_api_key')") == platform["key_a"]
             page.goto(platform["url"] + f"/training/runs/{platform['run_a']}")
-            page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+            page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             assert page.locator("dialog#tr-login[open]").count() == 0
             assert len(page.evaluate("TR.charts.roi_pct.data[0]")) == 2000
             # signing out forgets the key: the form comes back
             page.click("#sign-out")
-            page.wait_for_selector("dialog#tr-login[open]", timeout=10_000)
+            page.wait_for_selector("dialog#tr-login[open]", timeout=30_000)
             assert page.evaluate("sessionStorage.getItem('tradeready_api_key')") is None
             context.close()
             # the 401s before signing in are expected; anything else is not
