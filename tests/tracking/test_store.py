@@ -1,4 +1,7 @@
-"""The tracking store: migrations (no drift), idempotent writes, reads, traces, stale status."""
+"""The tracking store: migrations (no drift), idempotent writes, reads, traces, stale status.
+
+Tests taking ``store_url`` run on SQLite and on PostgreSQL (``TRADEREADY_TEST_POSTGRES_URL``).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from tradeready_gym.tracking.store import HEAD_REVISION, Store, default_store_pa
 from tradeready_gym.tracking.traces import decode_trace, encode_trace, positions_from_fills
 
 
-def test_migrations_head_matches_scripts_and_models(tmp_path: Path) -> None:
+def test_migrations_head_matches_scripts_and_models(store_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -24,7 +27,7 @@ def test_migrations_head_matches_scripts_and_models(tmp_path: Path) -> None:
 
     scripts = ScriptDirectory(str(Path(store_mod.__file__).with_name("migrations")))
     assert scripts.get_current_head() == HEAD_REVISION
-    store = Store(tmp_path / "t.sqlite")
+    store = Store(store_url)
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"version_table": "tradeready_tracking_version"})
         assert ctx.get_current_revision() == HEAD_REVISION
@@ -56,8 +59,8 @@ def test_default_path_follows_home(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert default_store_path() == tmp_path / "home" / "tracking.sqlite"
 
 
-def test_episode_upserts_are_idempotent(tmp_path: Path) -> None:
-    store = Store(tmp_path / "t.sqlite")
+def test_episode_upserts_are_idempotent(store_url: str) -> None:
+    store = Store(store_url)
     store.upsert_run({"id": "r1", "name": "a", "config": {"x": 1}})
     store.record_episodes("r1", [{"episode": 1, "roi_pct": 1.0, "win_rate": 0.5}, {"episode": 2, "roi_pct": 2.0}],
                           total_steps=20)
@@ -77,8 +80,8 @@ def test_episode_upserts_are_idempotent(tmp_path: Path) -> None:
     assert run2["created_at"] == run["created_at"]
 
 
-def test_scalars_and_outbox_dedup(tmp_path: Path) -> None:
-    store = Store(tmp_path / "t.sqlite")
+def test_scalars_and_outbox_dedup(store_url: str) -> None:
+    store = Store(store_url)
     store.upsert_run({"id": "r1"})
     store.upsert_scalars("r1", [{"key": "train/loss", "step": 1, "value": 0.5}, {"key": "train/loss", "step": 2, "value": 0.4}])
     store.upsert_scalars("r1", [{"key": "train/loss", "step": 2, "value": 0.3}])
@@ -94,8 +97,8 @@ def test_scalars_and_outbox_dedup(tmp_path: Path) -> None:
     assert store.outbox_counts() == {"pending": 0, "delivered": 1}
 
 
-def test_stale_is_computed(tmp_path: Path) -> None:
-    store = Store(tmp_path / "t.sqlite")
+def test_stale_is_computed(store_url: str) -> None:
+    store = Store(store_url)
     old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     store.upsert_run({"id": "r1", "created_at": old, "heartbeat_at": old})
     store.upsert_run({"id": "r2"})
@@ -109,7 +112,7 @@ def test_stale_is_computed(tmp_path: Path) -> None:
     assert effective_status("running", old, stale_after=1e9) == "running"
 
 
-def test_trace_roundtrip_and_positions(tmp_path: Path) -> None:
+def test_trace_roundtrip_and_positions(store_url: str) -> None:
     times = np.array([10, 20, 30, 40], dtype=np.int64)
     fills = [{"symbol": "BTCUSDT", "side": "buy", "quantity": 2.0, "time": 15},
              {"symbol": "BTCUSDT", "side": "sell", "quantity": 0.5, "time": 30}]
@@ -124,7 +127,7 @@ def test_trace_roundtrip_and_positions(tmp_path: Path) -> None:
     assert out["fills"] == fills and out["meta"] == {"episode": 3, "x": None}
     with pytest.raises(ValueError, match="TRT1"):
         decode_trace(b"nope")
-    store = Store(tmp_path / "t.sqlite")
+    store = Store(store_url)
     store.upsert_run({"id": "r1"})
     store.record_episodes("r1", [{"episode": 1}], traces=[{"episode": 1, "reasons": "first", "data": data}])
     assert store.traces("r1")[0]["reasons"] == "first"
@@ -153,8 +156,8 @@ def test_stores_opened_by_several_threads_at_once(tmp_path: Path) -> None:
     assert sum(len(Store(tmp_path / f"s{k}.sqlite").list_runs()) for k in range(3)) == 9
 
 
-def test_episodes_refresh_the_heartbeat_of_running_runs_only(tmp_path: Path) -> None:
-    store = Store(tmp_path / "t.sqlite")
+def test_episodes_refresh_the_heartbeat_of_running_runs_only(store_url: str) -> None:
+    store = Store(store_url)
     old = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     store.upsert_run({"id": "run", "created_at": old, "heartbeat_at": old})
     store.upsert_run({"id": "done", "created_at": old, "heartbeat_at": old, "status": "failed"})
@@ -164,3 +167,34 @@ def test_episodes_refresh_the_heartbeat_of_running_runs_only(tmp_path: Path) -> 
     assert (dt.datetime.now(dt.UTC) - fresh).total_seconds() < 60
     assert store.get_run("done")["heartbeat_at"] == "2026-01-01T00:00:00Z"  # type: ignore[index]
     assert store.get_run("done")["episodes_completed"] == 1  # type: ignore[index]
+
+
+def test_tracker_writes_through_the_generic_upsert_path(store_url: str, small_market) -> None:
+    """A tracked env's run, episodes and traces through the writer thread (PostgreSQL: ``ON CONFLICT`` upserts
+    of plain rows instead of SQLite's prepared statement); a replayed report stays one row."""
+    from tradeready_gym.envs.presets import make_historical_env
+    from tradeready_gym.tracking import TrainingTracker
+    from tradeready_gym.tracking.tracker import attach_tracker
+
+    env = make_historical_env(data=small_market, episode_length=24, track_training=False)
+    tracker = attach_tracker(env, TrainingTracker(store=store_url, trace_every=2, flush_interval_s=0.05))
+    env.reset(seed=0)
+    done = 0
+    while done < 4:
+        _o, _r, term, trunc, _i = env.step(env.action_space.sample())
+        if term or trunc:
+            done += 1
+            env.reset()
+    env.close()
+    store = Store(store_url)
+    run = store.get_run(tracker.run_id)
+    assert run is not None and run["status"] == "finished" and run["episodes_completed"] == 4
+    assert run["total_steps"] == 4 * 24
+    eps = store.episodes(tracker.run_id)
+    assert [e["episode"] for e in eps] == [1, 2, 3, 4] and all(e["length"] == 24 for e in eps)
+    reasons = {t["episode"]: t["reasons"] for t in store.traces(tracker.run_id)}
+    assert "first" in reasons[1] and "every_k" in reasons[2] and "every_k" in reasons[4] and "last" in reasons[4]
+    tr = store.trace(tracker.run_id, 4)
+    assert tr is not None and tr["equity"].shape == (25,)
+    store.record_episodes(tracker.run_id, [{"episode": 4, "roi_pct": eps[3]["roi_pct"], "length": 24}])
+    assert len(store.episodes(tracker.run_id)) == 4

@@ -104,6 +104,8 @@ def iso(value: dt.datetime | None) -> str | None:
 
 _SQLITE_CACHE: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
 _ALEMBIC_LOCK = threading.Lock()
+#: Key of the PostgreSQL advisory lock held while a store migrates (any fixed 64-bit number).
+_PG_MIGRATION_LOCK = 0x7472_7472_6B01
 
 #: Column order of `Store.record_episodes`' ``sqlite_params`` tuples.
 EPISODE_SQLITE_COLUMNS: tuple[str, ...] = (
@@ -192,6 +194,9 @@ class Store:
         if url_or_path is None:
             url_or_path = default_store_path()
         text = os.fspath(url_or_path)
+        for plain in ("postgresql://", "postgres://"):
+            if text.startswith(plain):  # psycopg 3 is the PostgreSQL driver (SQLAlchemy's default is psycopg2)
+                text = "postgresql+psycopg://" + text[len(plain) :]
         if "://" in text:
             self.url = text
             self.path = None
@@ -288,6 +293,16 @@ class Store:
             with FileLock(str(self.path) + ".lock", timeout=max(self.busy_timeout_s, 60.0)):
                 if self._revision() != HEAD_REVISION:
                     self._upgrade()
+        elif self.engine.dialect.name == "postgresql":
+            # one migration at a time across processes: a session-level advisory lock
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({_PG_MIGRATION_LOCK})")
+                try:
+                    if self._revision() != HEAD_REVISION:
+                        self._upgrade()
+                finally:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_PG_MIGRATION_LOCK})")
+                    conn.commit()
         else:
             self._upgrade()
 
