@@ -107,10 +107,6 @@ def _lean(info: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _action_copy(action: Any) -> Any:
-    return action.copy() if isinstance(action, np.ndarray) else copy.deepcopy(action)
-
-
 class _Recipe:
     """How an env was built: ``factory(*args, **kwargs)`` with ``data`` set to its candles."""
 
@@ -148,9 +144,6 @@ def _restore_single(recipe: _Recipe, market: Any, log: tuple[Any, ...] | None, s
     return env
 
 
-_single_step = TradingEnv.step
-
-
 class ReplayableTradingEnv(TradingEnv):
     """A `TradingEnv` that can be deep-copied and pickled (see the module doc).
 
@@ -159,7 +152,6 @@ class ReplayableTradingEnv(TradingEnv):
 
     _tr_recipe: _Recipe | None = None
     _tr_reset: tuple[dict[str, Any], dict[str, Any] | None] | None = None
-    _tr_actions: list[Any] | None = None
 
     def remember(self, factory: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Record how this env was built (called by the factory that built it)."""
@@ -172,12 +164,16 @@ class ReplayableTradingEnv(TradingEnv):
         before = _rng_state(self.np_random)
         obs, info = super().reset(seed=None, options=options)
         self._tr_reset = (before, copy.deepcopy(options))
-        self._tr_actions = []
+        self._journal = []  # `TradingEnv.step` appends every action stepped (no per-step work here)
         return obs, (_lean(info) if self.info_mode == "lean" else info)
 
     _info_mode = "full"
     _ruin = "truncated"
-    _tr_post = False  # True when a step's result needs `_post` (lean info or ruin="terminated")
+
+    def _set_post(self) -> None:
+        # `TradingEnv.step` calls `_post_step` only when a step's result needs it
+        needed = self._info_mode != "full" or self._ruin != "truncated"
+        self._post = self._post_step if needed else None
 
     @property
     def info_mode(self) -> str:
@@ -187,7 +183,7 @@ class ReplayableTradingEnv(TradingEnv):
     @info_mode.setter
     def info_mode(self, value: str) -> None:
         self._info_mode = check_info_mode(value)
-        self._tr_post = self._info_mode != "full" or self._ruin != "truncated"
+        self._set_post()
 
     @property
     def ruin(self) -> str:
@@ -197,16 +193,9 @@ class ReplayableTradingEnv(TradingEnv):
     @ruin.setter
     def ruin(self, value: str) -> None:
         self._ruin = check_ruin(value)
-        self._tr_post = self._info_mode != "full" or self._ruin != "truncated"
+        self._set_post()
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        out = _single_step(self, action)  # raises before anything is logged (bad action, no reset)
-        self._tr_actions.append(action if type(action) is int else _action_copy(action))  # type: ignore[union-attr]
-        if self._tr_post:
-            return self._post(out)
-        return out
-
-    def _post(self, out: tuple[np.ndarray, float, bool, bool, dict[str, Any]]) -> Any:
+    def _post_step(self, out: tuple[np.ndarray, float, bool, bool, dict[str, Any]]) -> Any:
         if out[3] and self.ruin == "terminated" and out[4]["equity"] <= _floor_value(self):
             out = (out[0], out[1], True, False, out[4])  # ruin ends the MDP: terminated, not truncated
         if self.info_mode == "lean":
@@ -214,9 +203,9 @@ class ReplayableTradingEnv(TradingEnv):
         return out
 
     def _replay_log(self) -> tuple[Any, ...] | None:
-        if self._tr_reset is None or self._tr_actions is None:
+        if self._tr_reset is None or self._journal is None:
             return None
-        return (self._tr_reset[0], self._tr_reset[1], list(self._tr_actions))
+        return (self._tr_reset[0], self._tr_reset[1], list(self._journal))
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         if self._tr_recipe is None:

@@ -47,6 +47,9 @@ def register_all() -> None:
             vector_entry_point=vector_entry,
             kwargs=dict(kwargs),
             disable_env_checker=False,
+            # the env raises gymnasium's ResetNeeded itself (step and render before reset), so
+            # gymnasium's OrderEnforcing wrapper would only add a layer to every step
+            order_enforce=False,
         )
     if LIVE_ENV_ID not in gymnasium.registry:
         gymnasium.register(id=LIVE_ENV_ID, entry_point=_LIVE, disable_env_checker=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import gymnasium as gym
@@ -20,7 +22,22 @@ from tradeready_gym.stoppers.stoppers import Stopper
 from tradeready_gym.timeframes import format_iso
 from tradeready_gym.validation import check_time, fail
 
-__all__ = ["Clock", "EpisodeHistory", "ObsState", "TradingEnv"]
+__all__ = ["Clock", "EpisodeHistory", "ObsState", "TradingEnv", "journal_copy"]
+
+#: Action types that cannot change after the step: a journal keeps the object itself.
+_IMMUTABLE: frozenset[type] = frozenset(
+    {int, float, bool, np.int64, np.int32, np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8,
+     np.float64, np.float32, np.bool_}
+)
+
+
+def journal_copy(action: Any) -> Any:
+    """What an action journal keeps of ``action``: the object itself when it is an immutable number,
+    else a private copy (so that the caller reusing its array changes nothing recorded)."""
+    tp = type(action)
+    if tp in _IMMUTABLE:
+        return action
+    return action.copy() if tp is np.ndarray else copy.deepcopy(action)
 
 
 class ObsState(NamedTuple):
@@ -143,6 +160,11 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         self._last: tuple[np.ndarray, float, bool, bool, dict[str, Any]] | None = None
         self._needs_reset = True
         self._all = np.ones(1, dtype=bool)
+        #: When a list: every action stepped is appended to it (`journal_copy`), after the step
+        #: succeeded. Set by the subclass that replays its journal for copy/pickle; None: no journal.
+        self._journal: list[Any] | None = None
+        #: When set: applied to every step's result before it is returned (the presets' options).
+        self._post: Callable[[Any], Any] | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -233,11 +255,17 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
             raise gym.error.ResetNeeded("call reset() before step(), and again after an episode ends")
         last = self._core.step_one(action)
         self._last = last
+        journal = self._journal
+        if journal is not None:
+            journal.append(action if type(action) in _IMMUTABLE else journal_copy(action))
         if last[2] or last[3]:
             self._needs_reset = True
             self._episode_end(last)
         if self.render_mode == "human":
             self.render()
+        post = self._post
+        if post is not None:
+            return post(last)  # type: ignore[no-any-return]
         return last
 
     def _episode_end(self, last: tuple[np.ndarray, float, bool, bool, dict[str, Any]]) -> None:
@@ -251,6 +279,8 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         """A frame for ``render_mode``: text line (``ansi``), image array (``rgb_array``), or None."""
         if self.render_mode is None or self.renderer is None:
             return None
+        if self._last is None:
+            raise gym.error.ResetNeeded("call reset() before render()")
         return self.renderer.render(self, self.render_mode)
 
     def plot(self, path: Any = None, **kwargs: Any) -> Any:
