@@ -739,6 +739,34 @@ def _step_all(mkt, state, clock, oq, active):  # type: ignore[no-untyped-def]
 step_kernel, step_kernel_parallel = kernel_twins(_step_all, nrt=False)
 
 
+@kernel(nrt=False)
+def advance_kernel(mkt, state, clock, no_orders, active, n_bars, done, equity_out):
+    """Advance every active account by up to ``n_bars`` bars without new market orders.
+
+    Each bar is `_step_account` with the zero orders ``no_orders`` (the body `step_kernel` runs
+    for one bar). An account stops after a bar in which it had a fill (a pending order triggered,
+    or a liquidation), so that bar's fills are in the fill table exactly as after a single step,
+    and at the last bar of the data. ``done[i]`` receives the number of bars account ``i``
+    advanced; ``equity_out[i, k]`` its equity after its ``k``-th bar (for ``k`` below the number
+    of columns; a ``(N, 0)`` array records nothing). Inactive accounts are left untouched.
+    """
+    prm, symtab, acct, pos, orders, fills = unpack(state, no_orders.shape[0], no_orders.shape[1])
+    at_close = prm[X_FILL_CLOSE] != 0.0
+    last = mkt.shape[0] - 1
+    cols = equity_out.shape[1]
+    for i in range(acct.shape[0]):
+        k = 0
+        if active[i]:
+            while k < n_bars and clock[i] < last:
+                _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, no_orders, i, at_close)
+                if k < cols:
+                    equity_out[i, k] = acct[i, A_EQUITY]
+                k += 1
+                if acct[i, A_STEP_FILLS] > 0.0:
+                    break
+        done[i] = k
+
+
 @kernel
 def reset_kernel(mkt, acct, pos, orders, clock, start, mask, balance):
     """Reset the accounts where ``mask`` is true to ``balance`` cash at bar ``start[i]``."""

@@ -188,6 +188,7 @@ class Engine:
         self._all = np.ones(N, dtype=np.bool_)
         # kept writeable (never written): a read-only array would need its own compiled kernel
         self._no_orders = np.zeros((N, S), dtype=np.float64)
+        self._no_equity = np.zeros((N, 0), dtype=np.float64)
         self._shape = (N, S)
         self._nshape = (N,)
         # large batches step their accounts on all cores (bit-for-bit the serial results)
@@ -334,6 +335,53 @@ class Engine:
         code = self._kernel(self._mkt, self._state, self._clock, oq, act)
         if code:
             self._raise_step(code, oq)
+
+    def advance(
+        self, n_bars: int, active: np.ndarray | None = None, equity_out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Advance every (active) account by up to ``n_bars`` bars without new market orders, in one
+        compiled call.
+
+        Each bar is exactly a `step` with no market orders (the same compiled per-account step).
+        An account stops early after a bar in which it had a fill (a pending limit / stop-loss /
+        take-profit order triggered, or a liquidation), so `last_fills` and `step_fill_count` then
+        report that bar's fills just as after a single `step`; and it stops at the last bar of the
+        data (no error: it advances fewer bars). Call it again to go on.
+
+        Args:
+            n_bars: the most bars to advance, an integer >= 0.
+            active: optional ``(N,)`` bool mask; inactive accounts are left untouched.
+            equity_out: optional writeable C-contiguous float64 array of shape ``(N, m)``: column
+                ``k`` receives each account's equity after its ``k``-th bar (``k < m``).
+
+        Returns:
+            ``(N,)`` int64: the bars each account advanced (0 for inactive accounts and accounts
+            already at the last bar).
+
+        Raises:
+            ConfigError: ``n_bars``, ``active`` or ``equity_out`` is not allowed (nothing changes).
+        """
+        if isinstance(n_bars, bool) or not isinstance(n_bars, int | np.integer) or n_bars < 0:
+            raise ConfigError(f"n_bars={n_bars!r} is not allowed; allowed: an integer >= 0")
+        act = self._all if active is None else active
+        if act is not self._all and (type(act) is not np.ndarray or act.dtype is not _BOOL or act.shape != self._nshape):
+            act = self._coerce_active(act)
+        out = self._no_equity if equity_out is None else equity_out
+        if out is not self._no_equity and (
+            type(out) is not np.ndarray
+            or out.dtype != _F64
+            or out.ndim != 2
+            or out.shape[0] != self.n_accounts
+            or not out.flags.c_contiguous
+            or not out.flags.writeable
+        ):
+            raise ConfigError(
+                f"equity_out={type(out).__name__} {getattr(out, 'dtype', '')} {getattr(out, 'shape', '')} is not "
+                f"allowed; allowed: a writeable C-contiguous float64 array of shape ({self.n_accounts}, m)"
+            )
+        done = np.zeros(self.n_accounts, dtype=np.int64)
+        K.advance_kernel(self._mkt, self._state, self._clock, self._no_orders, act, int(n_bars), done, out)
+        return done
 
     def _coerce_orders(self, order_qty: Any) -> np.ndarray:
         N, S = self.n_accounts, self.n_symbols

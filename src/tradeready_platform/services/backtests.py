@@ -82,6 +82,12 @@ def _dec_or_none(x: float) -> str | None:
     return repr(v) if math.isfinite(v) else None
 
 
+def _close_seconds(open_time: np.ndarray, bars: list[int], interval_ns: int) -> list[int]:
+    """Close times (whole seconds since the epoch) of ``bars``, as plain ints."""
+    ns = open_time[np.asarray(bars, dtype=np.int64)] + np.int64(interval_ns)
+    return (ns // 1_000_000_000).tolist()  # type: ignore[no-any-return]
+
+
 def interval_label(value: str | int) -> str:
     """A candle interval given as a label (``"1h"``) or seconds (``3600``, ``"3600"``) -> its label.
 
@@ -669,15 +675,22 @@ class BacktestService:
         n = min(steps - 1, sess.end_index - int(t[0]))
         if n <= 0:
             return 1
-        step, equity, fills = eng.step, eng.equity, eng.step_fill_count
+        # the engine advances in one compiled call until a pending order fills (its fills are then
+        # recorded exactly as after a single step) or the bars run out
         values = sess.eq_values
         t0 = int(t[0])
-        for _ in range(n):
-            step(None)
-            values.append(float(equity[0]))
-            if fills[0]:  # a pending limit / stop order filled
+        left = n
+        while left > 0:
+            curve = np.empty((1, left))
+            k = int(eng.advance(left, equity_out=curve)[0])
+            if k == 0:
+                break
+            values.extend(curve[0, :k].tolist())
+            left -= k
+            if eng.step_fill_count[0]:  # a pending limit / stop order filled in the last bar
                 sess.step = int(t[0]) - sess.start_index
                 self._record_fills(sess)
+        n -= left
         sess.eq_bars.extend(range(t0 + 1, t0 + n + 1))
         sess.step = int(t[0]) - sess.start_index
         if int(t[0]) >= sess.end_index:
@@ -784,7 +797,7 @@ class BacktestService:
             "steps": sess.step,
             "total_steps": sess.total_steps,
             "equity_curve": {
-                "times": [int(times[b] + sess.interval_ns) // 1_000_000_000 for b in sess.eq_bars],
+                "times": _close_seconds(times, sess.eq_bars, sess.interval_ns),
                 "equity": list(sess.eq_values),
             },
             "trades": list(sess.trades),
@@ -818,7 +831,7 @@ class BacktestService:
         if sess is not None and sess.results is None:
             with sess.lock:
                 times = sess.market.open_time
-                secs = [int(times[b] + sess.interval_ns) // 1_000_000_000 for b in sess.eq_bars]
+                secs = _close_seconds(times, sess.eq_bars, sess.interval_ns)
                 values = list(sess.eq_values)
         else:
             curve = self._stored_results(account_id, session_id)["equity_curve"]
