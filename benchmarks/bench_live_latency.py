@@ -24,7 +24,11 @@ Measured per candle, with ``time.perf_counter`` in one process:
 The candles are synthetic (`tradeready_gym.data.generate_synthetic`, seeded, renamed to
 ``SYN0USDT``..``SYN9USDT``): the shared real data has 3 symbols and no 1m candles. Latency does not
 depend on the price values. Also reported: ``rebuild_ms`` = the cost of one step's rebuild + replay
-at longer session lengths (the per-candle cost grows with the session; see docs/live.md).
+at longer session lengths (the per-candle cost grows with the session; see docs/live.md), and
+``session_age``: the live env's own per-candle work (rebuild over the candles, replay of the
+recorded actions, the new step; no network, no store) measured every ``--session-every`` candles of
+a ``--session-candles`` long session (default 2,000 1m candles, ten synthetic symbols), with
+p50/p95/p99 per quarter of the session (``step_ms_by_age``) and every sample (``step_ms``).
 """
 
 from __future__ import annotations
@@ -79,11 +83,65 @@ def _rebuild_cost(market: Any, steps: int, repeats: int = 3) -> float:
     return best
 
 
+def _session_age_costs(n_candles: int, n_symbols: int, every: int, history: int = 400) -> dict[str, Any]:
+    """ms of the live env's per-candle work at each session age (synthetic candles, no network).
+
+    A `LiveTradingEnv` (store off, no feed) is given the session's first ``history + age + 1``
+    candles and ``age`` recorded actions, then does what `LiveTradingEnv.step` does on a new final
+    candle apart from waiting and storing: rebuild the historical env over the candles, replay the
+    recorded actions (`LiveTradingEnv._replay`) and step the new action. Measured every ``every``
+    candles; reported by session age bucket (quarters of ``n_candles``).
+    """
+    from tradeready_gym.live.env import LiveTradingEnv
+
+    market = _market(history + n_candles + 2, n_symbols)
+    rng = np.random.default_rng(0)
+    # weights drawn around equal weights: trades every step without draining the account on fees
+    actions = [(0.5 * np.full(n_symbols, 1.0 / n_symbols) + 0.5 * rng.dirichlet(np.ones(n_symbols))).astype(
+        np.float32) for _ in range(n_candles + 1)]
+    env = LiveTradingEnv(symbols=list(market.symbols), timeframe="1m", store=False, track_training=False,
+                         equity_floor=0.0)
+    open_ms = (market.open_time // 1_000_000).tolist()
+    # the values the replay server sends for candles without these fields
+    ex, zeros = market.extra, np.zeros_like(market.close)
+    fields = [market.open, market.high, market.low, market.close, market.volume,
+              ex.get("quote_volume", market.volume * market.close),
+              *(ex.get(k, zeros) for k in ("trades", "taker_buy_base_volume", "taker_buy_quote_volume"))]
+    vals = np.stack(fields, axis=-1).reshape(market.n_bars, -1).tolist()  # (bars, symbols * fields)
+    env._start_bar = history
+    env._open_ms, env._values, env._actions = open_ms[: history + 1], vals[: history + 1], []
+    env._replay()  # load the compiled kernels before the clock starts
+    samples: list[tuple[int, float]] = []
+    for age in range(0, n_candles + 1, every):
+        env._open_ms = open_ms[: history + age + 1]
+        env._values = vals[: history + age + 1]
+        env._actions = actions[:age]
+        t0 = time.perf_counter()
+        env._replay()
+        assert env.inner is not None
+        if env.inner.step(env._canonical(actions[age]))[3]:
+            raise RuntimeError("the episode ended early; the measurement would be short")
+        samples.append((age, (time.perf_counter() - t0) * 1000))
+    buckets: dict[str, Any] = {}
+    q = max(1, -(-n_candles // 4))
+    for lo in range(0, n_candles, q):
+        hi = min(lo + q, n_candles + 1) if lo + q < n_candles else n_candles + 1  # the last takes the end
+        xs = [ms for age, ms in samples if lo <= age < hi]
+        if xs:
+            buckets[f"{lo}-{hi - 1}"] = _pct(xs)
+    return {"candles": n_candles, "every": every, "history_bars": history, "symbols": n_symbols,
+            "data": "synthetic 1m candles (seeded GARCH, SYN0USDT..): latency does not depend on prices",
+            "step_ms_by_age": buckets, "step_ms": {str(a): ms for a, ms in samples}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--candles", type=int, default=60)
     ap.add_argument("--symbols", type=int, default=10)
     ap.add_argument("--speed", type=float, default=60.0)
+    ap.add_argument("--session-candles", type=int, default=2000,
+                    help="session length of the per-candle cost by session age (0: skip)")
+    ap.add_argument("--session-every", type=int, default=20, help="measure every N candles of that session")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -121,6 +179,7 @@ def main() -> None:
                 obs, _, term, trunc, info = env.step(action)
                 action = policy(obs)
                 done_at = time.perf_counter()
+                assert env.feed is not None
                 bar_done = env.feed.bars(env.candle_open_ms[-1], env.candle_open_ms[-1] + env.interval_ms)[0].completed_at
                 msg_to_dec.append((done_at - bar_done) * 1000)
                 env_ms.append(float(info["latency_ms"]))
@@ -144,6 +203,8 @@ def main() -> None:
         "step_kinds": kinds,
         "feed": {k: feed_status[k] for k in ("finals_ws", "finals_rest", "reconnects", "duplicates")},
         "rebuild_ms": {str(n): _rebuild_cost(_market(n + 300, args.symbols), n) for n in (100, 1000, 5000)},
+        "session_age": (_session_age_costs(args.session_candles, args.symbols, args.session_every)
+                        if args.session_candles > 0 else None),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
                     "loadavg": list(os.getloadavg())},
     }
