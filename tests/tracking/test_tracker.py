@@ -279,3 +279,56 @@ def test_journal_starts_over_once_committed(home: Path, small_market, monkeypatc
     assert all(r["episode"] > 40 for r in rows)  # only the records written since the last start-over
     env.close()
     assert [e["episode"] for e in Store(home / "tracking.sqlite").episodes(t.run_id)] == list(range(1, 61))
+
+
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+def test_vector_env_records_sampled_traces(home: Path, small_market, mode: str) -> None:
+    """A vector env's run keeps the first, every k-th, best, worst and last episode's trace; each trace is
+    the episode the env played (its equity after every step, its decision times and fills)."""
+    n, length = 3, 12
+    venv = make_historical_vector_env(n, data=small_market, episode_length=length, autoreset_mode=mode,
+                                      random_start=True, track_training=False)
+    tracker = attach_tracker(venv, TrainingTracker(trace_every=4, flush_interval_s=0.05))
+    venv.reset(seed=3)
+    rng = np.random.default_rng(5)
+    pending = np.zeros(n, dtype=bool)  # next_step: the step after the end resets the env
+    cur: list[list[float]] = [[] for _ in range(n)]
+    played: list[tuple[int, list[float]]] = []  # (env index, equity after each step), in episode order
+    for _ in range(60):
+        _, _, te, tr, info = venv.step(rng.integers(3, size=n))
+        last = info["final_info"] if mode == "same_step" and "final_info" in info else info
+        for i in range(n):
+            if not pending[i]:
+                cur[i].append(float(last["equity"][i]))
+        done = te | tr
+        for i in np.flatnonzero(done):
+            played.append((int(i), cur[i]))
+            cur[i] = []
+        pending = done if mode == "next_step" else np.zeros(n, dtype=bool)
+    venv.close()
+    store = Store(home / "tracking.sqlite")
+    rid = tracker.run_id
+    eps = {e["episode"]: e for e in store.episodes(rid)}
+    assert len(eps) == len(played) >= 12
+    traces = {t["episode"]: set(t["reasons"].split(",")) for t in store.traces(rid)}
+    rois = {k: e["roi_pct"] for k, e in eps.items()}
+    best, worst, last = max(rois, key=lambda k: rois[k]), min(rois, key=lambda k: rois[k]), max(eps)
+    assert "first" in traces[1] and "last" in traces[last]
+    assert "best" in traces[best] and "worst" in traces[worst]
+    assert all("every_k" in traces[k] for k in eps if k % 4 == 0)
+    assert all(k in (1, best, worst, last) or k % 4 == 0 for k in traces)
+    for k in traces:
+        env_index, equity = played[k - 1]
+        e = eps[k]
+        assert e["env_index"] == env_index
+        tr = store.trace(rid, k)
+        assert tr is not None and tr["meta"]["env_index"] == env_index
+        assert tr["equity"].shape == (length + 1,)
+        assert tr["equity"][0] == pytest.approx(10_000.0)
+        np.testing.assert_allclose(tr["equity"][1:], equity, rtol=0, atol=1e-9)
+        assert tr["equity"][-1] == pytest.approx(e["final_equity"], abs=1e-9)
+        assert str(np.datetime64(int(tr["times"][0]), "ns"))[:19] == e["data_start"][:19]
+        assert str(np.datetime64(int(tr["times"][-1]), "ns"))[:19] == e["data_end"][:19]
+        held = tr["position"][:, 0]
+        assert (np.abs(np.diff(held)) > 0).sum() <= len(tr["fills"])
+        assert (len(tr["fills"]) > 0) == (e["trades"] > 0)

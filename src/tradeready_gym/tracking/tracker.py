@@ -16,7 +16,8 @@ How it works (details and the reasons in ``docs/tracking.md``):
 * Traces (replay data) are kept for the first episode, every ``trace_every``-th (written with the
   next commit), the best and the worst by ROI and the last one (written with the heartbeat and at
   completion); the single env's equity curve and fills are already recorded by the env, so
-  capturing them costs one array copy per episode. Vector envs record no traces.
+  capturing them costs one array copy per episode. A vector env's sampled episodes are rebuilt
+  by the writer from the env's action log (`_VectorReplay`); the env thread keeps references only.
 * The writer refreshes each open run's heartbeat every ``heartbeat_interval_s`` (and with every
   commit); a running run without a recent heartbeat is shown as "stale".
 * Remote mode (``api_key`` and ``base_url``): every report is also queued in the store's outbox in
@@ -418,9 +419,14 @@ class _Writer:
             sender.start()
         sender.poke()
 
-    def _trace(self, st: _RunState, run_id: str, episode: int, capture: Any) -> bytes:
+    def _trace(self, st: _RunState, run_id: str, episode: int, capture: Any) -> bytes | None:
         meta = {"run_id": run_id, "episode": episode}
-        return capture.encode(meta)
+        try:
+            return capture.encode(meta)  # type: ignore[no-any-return]
+        except Exception:  # a trace that cannot be built never holds up the episodes
+            log.warning("tracking run %s: the trace of episode %d could not be built", run_id, episode,
+                        exc_info=True)
+            return None
 
     def _episodes(self, store: Any, run_id: str, items: list[tuple[tuple[Any, ...], Any, Any]]) -> None:
         st = self.runs.get(run_id)
@@ -471,8 +477,9 @@ class _Writer:
                 drops.append(ep)
                 st.reasons.pop(ep, None)
             elif ep in captures:
-                traces.append({"episode": ep, "reasons": ",".join(sorted(reasons)),
-                               "data": self._trace(st, run_id, ep, captures[ep])})
+                data = self._trace(st, run_id, ep, captures[ep])
+                if data is not None:
+                    traces.append({"episode": ep, "reasons": ",".join(sorted(reasons)), "data": data})
             else:
                 relabel[ep] = ",".join(sorted(reasons))
         outbox = []
@@ -523,7 +530,12 @@ class _Writer:
             st.reasons.setdefault(ep, set()).add(reason)
             changed[ep] = st.reasons[ep]
             captures[ep] = capture
-            st.written[reason] = item
+            st.written[reason] = (ep, None)
+            # a written capture is dropped (a vector env's capture holds its action log)
+            if reason == "best" and st.best is not None and st.best[1] == ep:
+                st.best = (st.best[0], ep, None)
+            elif reason == "worst" and st.worst is not None and st.worst[1] == ep:
+                st.worst = (st.worst[0], ep, None)
         if not changed:
             return
         traces, drops, relabel = [], [], {}
@@ -532,8 +544,9 @@ class _Writer:
                 drops.append(ep)
                 st.reasons.pop(ep, None)
             elif ep in captures:
-                traces.append({"episode": ep, "reasons": ",".join(sorted(reasons)),
-                               "data": self._trace(st, t.run_id, ep, captures[ep])})
+                data = self._trace(st, t.run_id, ep, captures[ep])
+                if data is not None:
+                    traces.append({"episode": ep, "reasons": ",".join(sorted(reasons)), "data": data})
             else:
                 relabel[ep] = ",".join(sorted(reasons))
         outbox = _stamp([_trace_payload(t.run_id, tr) for tr in traces], st.base_url) if st.remote else []
@@ -682,6 +695,111 @@ class _SingleCapture:
                             symbols=list(m.symbols), meta=meta)
 
 
+class _VectorReplay:
+    """Rebuilds the episodes of one vector env for their traces (on the writer thread).
+
+    A vector env keeps no equity curve or fills per env, but a preset vector env logs every action
+    since its last full reset (``_tr_log``, for copying; `tradeready_gym.envs._snapshot`). Env ``i``
+    of the batch behaves exactly like a one-env batch built from the same recipe on the same
+    candles, so an episode is rebuilt by resetting that one-env copy at the episode's start bar and
+    stepping it with env ``i``'s logged actions, recording equity and fills as the single env does.
+    """
+
+    def __init__(self, recipe: Any, market: Any, n_envs: int) -> None:
+        self.recipe = recipe
+        self.market = market
+        self.n_envs = n_envs
+        self._env: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, venv: Any) -> _VectorReplay | bool:
+        """The replayer of ``venv``, or False when it has no recipe or action log (hand-built envs)."""
+        recipe = getattr(venv, "_tr_recipe", None)
+        if recipe is None or not hasattr(venv, "_tr_log"):
+            return False
+        n = int(venv.num_envs)
+        if "num_envs" not in recipe.kwargs and not (recipe.args and recipe.args[0] == n):
+            return False
+        return cls(recipe, venv.feed.market, n)
+
+    def _one_env(self) -> Any:
+        if self._env is None:
+            r = self.recipe
+            kwargs = {**r.kwargs, "data": self.market, "track_training": False, "download": False}
+            args = r.args
+            if "num_envs" in kwargs:
+                kwargs["num_envs"] = 1
+            else:
+                args = (1, *args[1:])
+            self._env = r.factory(*args, **kwargs)
+        return self._env
+
+    def run(self, start: int, actions: list[Any]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """Equity after each step (reset first) and the fills of one episode starting at bar ``start``."""
+        from tradeready_gym.informers.informers import fill_to_dict
+
+        with self._lock:
+            env = self._one_env()
+            core = env._core
+            eng = core.engine
+            mask = np.ones(1, dtype=bool)
+            core.reset_envs(mask, np.array([start], dtype=np.int64))
+            equity = np.empty(len(actions) + 1, dtype=np.float64)
+            equity[0] = float(eng.equity[0])
+            fills: list[dict[str, Any]] = []
+            from tradeready_gym.timeframes import format_iso as iso
+
+            for k, a in enumerate(actions, 1):
+                core.step(np.asarray(a)[None, ...], None, with_infos=False)
+                equity[k] = float(eng.equity[0])
+                if int(eng.step_fill_count[0]):
+                    fills.extend(fill_to_dict(f, iso) for f in eng.last_fills(0))
+            return equity, fills
+
+
+class _VectorCapture:
+    """A vector env's finished episode, captured by reference (the env's action log, the position its
+    terminal step is logged at, the env index, the length and the start bar); encoded by replay."""
+
+    __slots__ = ("end", "env_index", "length", "log", "replay", "start")
+
+    def __init__(self, replay: _VectorReplay, log: list[Any], end: int, env_index: int, length: int,
+                 start: int) -> None:
+        self.replay = replay
+        self.log = log
+        self.end = end
+        self.env_index = env_index
+        self.length = length
+        self.start = start
+
+    def actions(self) -> list[Any] | None:
+        """Env ``env_index``'s actions of the episode, oldest first; None when the log no longer has them
+        (it stopped at its size limit before the episode's terminal step was logged)."""
+        log, i = self.log, self.env_index
+        if len(log) <= self.end or self.length <= 0:
+            return None
+        out: list[Any] = []
+        k = self.end
+        while len(out) < self.length and k >= 0:
+            op = log[k]
+            if op[0] == "step":
+                out.append(op[1][i])
+            k -= 1
+        if len(out) < self.length:
+            return None
+        out.reverse()
+        return out
+
+    def encode(self, meta: dict[str, Any]) -> bytes | None:
+        acts = self.actions()
+        if acts is None:
+            return None
+        equity, fills = self.replay.run(self.start, acts)
+        meta = {**meta, "env_index": self.env_index}
+        return _SingleCapture(self.replay.market, self.start, equity, fills).encode(meta)
+
+
 # ---------------------------------------------------------------------------------------- tracker
 class TrainingTracker:
     """Records one training run: registration, every finished episode, traces, completion.
@@ -782,6 +900,7 @@ class TrainingTracker:
         self._best = -math.inf
         self._worst = math.inf
         self._last_capture: tuple[int, Any] | None = None
+        self._vector_replay: Any = None  # a vector env's `_VectorReplay` (False: its episodes cannot be replayed)
         self._journal_fd: int | None = None
         self._journal_lock: Any = None
         self._journal_path: Path | None = None
@@ -1031,10 +1150,31 @@ class TrainingTracker:
         starts = core.state.start
         clock = core.engine.t
         times = self._decision_ns
+        replay = self._vector_replay
+        if replay is None:
+            replay = self._vector_replay = _VectorReplay.of(venv)
+        action_log = getattr(venv, "_tr_log", None) if replay else None
         for j, i in enumerate(idx.tolist()):
             row = {k: v[j].item() for k, v in metrics.items()}
             a, b = int(starts[i]), int(clock[i])
-            self._report(i, row, int(times[a]), int(times[b]), bool(terminated[i]), bool(truncated[i]), None,
+            capture = None
+            if action_log is not None:
+                # references only: the actions are read from the env's log when a trace is encoded
+                capture = _VectorCapture(replay, action_log, len(action_log), i, int(row.get("length", 0)), a)
+                ep = self.episodes + 1
+                self._last_capture = (ep, capture)
+                roi = row.get("roi_pct")
+                keep = ep == 1 or (self.trace_every > 0 and ep % self.trace_every == 0)
+                if roi is not None and roi == roi:
+                    if roi > self._best:
+                        self._best = roi
+                        keep = True
+                    if roi < self._worst:
+                        self._worst = roi
+                        keep = True
+                if not keep:
+                    capture = None
+            self._report(i, row, int(times[a]), int(times[b]), bool(terminated[i]), bool(truncated[i]), capture,
                          (core.feed.time_iso(a), core.feed.time_iso(b)))
 
     def _report(self, env_index: int, metrics: dict[str, Any], start_ns: int, end_ns: int,
