@@ -332,3 +332,44 @@ def test_vector_env_records_sampled_traces(home: Path, small_market, mode: str) 
         held = tr["position"][:, 0]
         assert (np.abs(np.diff(held)) > 0).sum() <= len(tr["fills"])
         assert (len(tr["fills"]) > 0) == (e["trades"] > 0)
+
+
+def test_dashboard_replays_a_vector_trace(home: Path, small_market, real_cache) -> None:
+    """The dashboard's replay endpoint (served by uvicorn on 127.0.0.1) serves a vector env's trace."""
+    pytest.importorskip("fastapi")
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from tradeready_platform.dashboard import create_local_app
+
+    venv = make_historical_vector_env(2, data=small_market, episode_length=30, random_start=True,
+                                      track_training=False)
+    tracker = attach_tracker(venv, TrainingTracker(trace_every=0, flush_interval_s=0.05))
+    venv.reset(seed=1)
+    rng = np.random.default_rng(2)
+    for _ in range(31):
+        venv.step(rng.integers(3, size=2))
+    venv.close()
+    store = Store(home / "tracking.sqlite")
+    first = store.trace(tracker.run_id, 1)
+    assert first is not None and first["equity"].shape == (31,)
+    app = create_local_app(home / "tracking.sqlite", cache_dir=str(real_cache), refresh_s=0.5)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.02)
+    try:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        r = httpx.get(f"http://127.0.0.1:{port}/api/v1/dashboard/runs/{tracker.run_id}/episodes/1/replay", timeout=30)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["bars"] == 31 and body["equity"] == pytest.approx(first["equity"].tolist())
+        assert len(body["fills"]) == len(first["fills"])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
