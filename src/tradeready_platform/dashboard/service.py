@@ -19,10 +19,11 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, Select, case, cast, extract, func, or_, select
+from sqlalchemy import BigInteger, Float, Select, case, cast, extract, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from tradeready_gym.errors import ConfigError, TradeReadyError
@@ -563,7 +564,7 @@ def _column(rows: Sequence[Any], j: int) -> np.ndarray:
     return np.fromiter((math.nan if r[j] is None else r[j] for r in rows), dtype=np.float64, count=len(rows))
 
 
-def _episode_series(
+def _episode_series_rows(
     session: Session, run_id: str, metrics: list[str], x: str, max_points: int
 ) -> dict[str, dict[str, Any]]:
     em = [m for m in metrics if not m.startswith("scalar:")]
@@ -602,6 +603,125 @@ def _episode_series(
     return out
 
 
+def _x_column(session: Session, x: str) -> Any:
+    return {"episode": Episode.episode, "step": Episode.global_step, "time": _epoch_column(session)}[x]
+
+
+def _finish_points(
+    pts: dict[int, float], xs: dict[int, float] | None, x: str
+) -> tuple[list[float], list[float | None]]:
+    """Kept points ``{episode: y}`` as x/y lists: x from ``xs`` (None: the episode), in x order."""
+    eps = sorted(e for e, v in pts.items() if math.isfinite(v) and (xs is None or e in xs))
+    xv = [float(e) if xs is None else xs[e] for e in eps]
+    if x == "time":  # whole milliseconds, as stored
+        xv = [round(v, 3) for v in xv]
+    yv: list[float | None] = [float(pts[e]) for e in eps]
+    if x != "episode" and any(b < a for a, b in pairwise(xv)):
+        order = sorted(range(len(xv)), key=xv.__getitem__)
+        xv, yv = [xv[i] for i in order], [yv[i] for i in order]
+    return xv, yv
+
+
+def _episode_series_sql(
+    session: Session, run_id: str, metrics: list[str], x: str, max_points: int
+) -> dict[str, dict[str, Any]]:
+    """Episode curves downsampled by the database: min/max buckets by episode number, first and last kept.
+
+    The episodes strictly between the first and the last one (of those with an ``x`` value) are cut into
+    ``(max_points - 2) // 2`` buckets by episode number; one grouped query finds each bucket's lowest and
+    highest value of every metric, a second one the first episode holding each bucket's minimum and the
+    last one holding its maximum. Python only handles the kept points (O(buckets)), so a first visit of a
+    long run costs two grouped scans of its primary-key range, never a transfer of every row. For
+    contiguous episode numbers this keeps exactly the points of `downsample.minmax_indices`.
+    """
+    xcol = _x_column(session, x)
+    has_x = {"episode": Episode.episode, "step": Episode.global_step, "time": Episode.finished_at}[x].is_not(None)
+    # (answered from the primary-key index alone)
+    n_all, lo, hi = session.execute(
+        select(func.count(), func.min(Episode.episode), func.max(Episode.episode)).where(Episode.run_id == run_id)
+    ).one()
+    if n_all <= max_points:  # short: every row (at most max_points) through the row-based path
+        rows = _episode_series_rows(session, run_id, metrics, x, max_points)
+        for v in rows.values():
+            v["n"] = int(n_all)
+        return rows
+    if max_points < 4:
+        raise ConfigError(f"max_points={max_points!r} is invalid: allowed is an integer >= 4")
+    lo, hi = int(lo), int(hi)
+    nb, inner = (max_points - 2) // 2, hi - lo - 1
+    ycols = [_metric_column(m) for m in metrics]
+    # integers written into the SQL (all computed here), so the bucket expression is the same text
+    # wherever it appears (PostgreSQL matches GROUP BY expressions textually)
+    def lit(v: int) -> Any:
+        return literal_column(str(int(v)), BigInteger)
+
+    bucket = ((cast(Episode.episode, BigInteger) - lit(lo + 1)) * lit(nb)) // lit(inner)
+    where = [Episode.run_id == run_id, Episode.episode > lo, Episode.episode < hi, has_x]
+    agg_cols: list[Any] = [bucket.label("b")]
+    for j, c in enumerate(ycols):
+        agg_cols += [func.min(c).label(f"mn{j}"), func.max(c).label(f"mx{j}")]
+    agg = select(*agg_cols).where(*where).group_by(literal_column("b")).cte("buckets")
+    sel: list[Any] = [agg.c.b]
+    hit = []
+    for j, c in enumerate(ycols):
+        mn, mx = agg.c[f"mn{j}"], agg.c[f"mx{j}"]
+        sel += [
+            func.min(mn),
+            func.max(mx),
+            func.min(case((c == mn, Episode.episode))),
+            func.max(case((c == mx, Episode.episode))),
+        ]
+        hit += [c == mn, c == mx]
+    stmt = (
+        select(*sel)
+        .select_from(Episode)
+        .join(agg, agg.c.b == bucket)
+        .where(*where, or_(*hit))
+        .group_by(agg.c.b)
+    )
+    pts: list[dict[int, float]] = [{} for _ in metrics]
+    for row in session.execute(stmt):
+        for j in range(len(metrics)):
+            mn, mx, e_mn, e_mx = row[1 + 4 * j : 5 + 4 * j]
+            if e_mn is not None and mn is not None:
+                pts[j][int(e_mn)] = float(mn)
+            if e_mx is not None and mx is not None:
+                pts[j][int(e_mx)] = float(mx)
+    # the first and the last episode; a metric missing there keeps its first/last episode that has it
+    at_ends: dict[int, tuple[Any, ...]] = {
+        int(e): tuple(ys)
+        for e, *ys in session.execute(
+            select(Episode.episode, *ycols).where(Episode.run_id == run_id, Episode.episode.in_([lo, hi]), has_x)
+        )
+    }
+    for j, c in enumerate(ycols):
+        for e, order in ((lo, Episode.episode.asc()), (hi, Episode.episode.desc())):
+            v = at_ends.get(e, (None,) * len(ycols))[j]
+            if v is not None:
+                pts[j][e] = float(v)
+                continue
+            r = session.execute(
+                select(Episode.episode, c).where(Episode.run_id == run_id, has_x, c.is_not(None)).order_by(order).limit(1)
+            ).first()
+            if r is not None:
+                pts[j][int(r[0])] = float(r[1])
+    xs: dict[int, float] | None = None
+    if x != "episode":
+        eps = sorted(set().union(*(p.keys() for p in pts)))
+        xs = {}
+        for k in range(0, len(eps), 5000):
+            chunk = eps[k : k + 5000]
+            for e, xv in session.execute(select(Episode.episode, xcol).where(Episode.run_id == run_id,
+                                                                             Episode.episode.in_(chunk))):
+                if xv is not None:
+                    xs[int(e)] = float(xv)
+    out: dict[str, dict[str, Any]] = {}
+    for j, m in enumerate(metrics):
+        sx, sy = _finish_points(pts[j], xs, x)
+        out[m] = {"x": sx, "y": sy, "n": int(n_all)}
+    return out
+
+
 def _cached_episode_series(
     session: Session, run: Run, metrics: list[str], x: str, max_points: int
 ) -> dict[str, dict[str, Any]]:
@@ -613,11 +733,11 @@ def _cached_episode_series(
         key = _cache_key(session, "series", run, (em, x, max_points))
         hit = _SERIES_CACHE.get(key)
         if hit is None:
-            hit = _episode_series(session, run.id, list(em), x, max_points)
+            hit = _episode_series_sql(session, run.id, list(em), x, max_points)
             _SERIES_CACHE.put(key, hit)
         out.update(hit)
     if sm:
-        out.update(_episode_series(session, run.id, sm, x, max_points))
+        out.update(_episode_series_rows(session, run.id, sm, x, max_points))
     return out
 
 
