@@ -85,6 +85,13 @@ def test_curves_and_tables_on_this_database(platform):
     c = httpx.get(url + API + f"/runs/{rid}/curves", params={"metrics": "roi_pct,scalar:train/loss", "x": "time"},
                   headers=a, timeout=30).json()
     assert len(c["series"]["roi_pct"]["x"]) == 2000 and c["series"]["scalar:train/loss"]["n"] == 5
+    # the database's min/max buckets (same SQL on SQLite and PostgreSQL): real points, ends kept
+    rows = episode_rows(2500, 11)
+    by_time = {round(r["finished_at"].timestamp(), 3): r["roi_pct"] for r in rows}
+    roi = c["series"]["roi_pct"]
+    assert all(by_time[round(xv, 3)] == pytest.approx(yv) for xv, yv in zip(roi["x"], roi["y"], strict=True))
+    assert roi["y"][-1] == pytest.approx(rows[-1]["roi_pct"]) and roi["y"][0] == pytest.approx(rows[0]["roi_pct"])
+    assert max(roi["y"]) == pytest.approx(max(r["roi_pct"] for r in rows))
     p = httpx.get(url + API + f"/runs/{rid}/episodes", params={"q": "2024-02", "sort": "sharpe", "page_size": 500},
                   headers=a, timeout=30).json()
     assert p["total"] > 0 and all("2024-02" in r["data_start"] or "2024-02" in r["data_end"] for r in p["rows"])
