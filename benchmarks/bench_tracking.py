@@ -94,6 +94,16 @@ def _paired(name: str, envs: dict[bool, Any], run: Any, repeats: int) -> dict[st
     }
 
 
+def _uptime() -> str:
+    """The ``uptime`` line (load of the shared machine while the benchmark ran)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--episodes", type=int, default=40)
@@ -102,6 +112,7 @@ def main() -> None:
     p.add_argument("--num-envs", type=int, default=8)
     p.add_argument("--data-dir", default=None)
     args = p.parse_args()
+    load_start = os.getloadavg()
     home = tempfile.mkdtemp(prefix="bench-tracking-")
     os.environ["TRADEREADY_HOME"] = home
     market = market_data([load_candles(shared_data_dir(args.data_dir), "BTCUSDT", "1h", DEFAULT_START, DEFAULT_END)])
@@ -130,7 +141,8 @@ def main() -> None:
     from tradeready_gym.tracking.tracker import attach_tracker
 
     env = _single(market, False, length)
-    episode_s = min(_run_single(env, single_actions[:length], time.thread_time) for _ in range(args.repeats))
+    episode_runs = [_run_single(env, single_actions[:length], time.thread_time) for _ in range(args.repeats)]
+    episode_s = min(episode_runs)  # the fastest episode: the largest share for the tracker
     env.reset(seed=0)
     for a in single_actions[: length - 1]:
         env.step(a)
@@ -160,7 +172,12 @@ def main() -> None:
     t0 = time.thread_time()
     for _ in range(k):
         tracker.on_single_episode(env, metrics, False, True)
-    report_us = (time.thread_time() - t0) / k * 1e6
+    episode_hook_us = (time.thread_time() - t0) / k * 1e6
+    t0 = time.thread_time()
+    for _ in range(k):
+        tracker.on_reset(env)  # the env calls it at every reset (the start time of the next episode)
+    reset_hook_us = (time.thread_time() - t0) / k * 1e6
+    report_us = episode_hook_us + reset_hook_us
     writer.queue.clear()
     for _ in range(k):
         tracker._report(0, metrics, 0, 0, False, True, None, ("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z"))
@@ -176,6 +193,28 @@ def main() -> None:
     encodes_per_episode = 1.0 / tracker.trace_every + 3.0 / episodes_per_heartbeat
     writer_us = writer_rows_us + encodes_per_episode * encode_us
     tracker.close()
+
+    # a vector env's hook: per finished episode (a batch of n envs finishing together)
+    venv = _vector(market, False, length, n)
+    venv.reset(seed=0)
+    for a in vec_actions[: length - 1]:
+        venv.step(a)
+    from tradeready_gym.envs._episode_end import batch_episode_metrics
+
+    idx = np.arange(n)
+    rows = batch_episode_metrics(venv._core, idx)
+    flags = np.zeros(n, dtype=bool)
+    vtracker = attach_tracker(venv, TrainingTracker(store=os.path.join(home, "accounting.sqlite"),
+                                                    flush_interval_s=3600.0))
+    vtracker.register_run(venv)
+    vk = max(1, 1000 // n)
+    t0 = time.thread_time()
+    for _ in range(vk):
+        vtracker.on_vector_episodes(venv, idx, rows, flags, ~flags)
+    vector_hook_us = (time.thread_time() - t0) / (vk * n) * 1e6
+    assert vtracker._writer is not None
+    vtracker._writer.queue.clear()
+    vtracker.close()
     gc.enable()
     per_episode_us = report_us + writer_us
 
@@ -194,19 +233,27 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
+        "load_average_at_start": load_start,
         "load_average": os.getloadavg(),
+        "uptime": _uptime(),
         "episode_length": length,
         "ab_cpu_time": results,
         "accounting": {
             "env_episode_us": episode_s * 1e6,
+            "env_episode_us_median": statistics.median(episode_runs) * 1e6,
             "episode_metrics_us": metrics_us,
             "tracker_env_thread_us_per_episode": report_us,
+            "tracker_env_thread_episode_hook_us": episode_hook_us,
+            "tracker_env_thread_reset_hook_us": reset_hook_us,
+            "tracker_env_thread_pct_of_env_time": 100.0 * report_us / (episode_s * 1e6),
+            "vector_env_thread_us_per_episode": vector_hook_us,
             "tracker_env_thread_us_per_episode_without_capture": report_rows_us,
             "writer_rows_us_per_episode": writer_rows_us,
             "trace_encode_us": encode_us,
             "trace_encodes_per_episode": encodes_per_episode,
             "tracker_writer_us_per_episode": writer_us,
             "tracker_us_per_episode": per_episode_us,
+            "tracker_total_pct_of_median_env_time": 100.0 * per_episode_us / (statistics.median(episode_runs) * 1e6),
             "trace_every": tracker.trace_every,
             "gc_disabled_during_accounting": True,
             "tracker_pct_of_env_time": 100.0 * per_episode_us / (episode_s * 1e6),

@@ -106,6 +106,8 @@ def _num(x: Any) -> float | None:
 #: One finished episode in the journal: magic, 8 int64, 13 float64 (little-endian, 172 bytes).
 _REC = struct.Struct("<4s8q13d")
 _REC_MAGIC = b"TREP"
+_REC_PACK = _REC.pack
+_REC_SIZE = _REC.size
 _INT_FIELDS = ("episode", "env_index", "length", "trades", "global_step", "start_ns", "end_ns", "flags")
 _FLOAT_FIELDS = ("reward_sum", "roi_pct", "sharpe", "sortino", "max_drawdown_pct", "fees", "buy_hold_roi_pct",
                  "final_equity", "wall_time_s", "finished_ts", "win_rate", "profit_factor", "exposure_pct")
@@ -302,11 +304,12 @@ class _Writer:
 
     def submit(self, op: tuple[Any, ...], *, urgent: bool = False) -> None:
         self.queue.append(op)
-        self._ensure_thread()
+        self.ensure_thread()
         if urgent:
             self.wake.set()
 
-    def _ensure_thread(self) -> None:
+    def ensure_thread(self) -> None:
+        """Start the writer thread unless it runs."""
         t = self._thread
         if t is not None and t.is_alive():
             return
@@ -895,7 +898,7 @@ class TrainingTracker:
         self.episodes = 0
         self.total_steps = 0
         self._env_config: dict[str, Any] = {}
-        self._t_start: np.ndarray = np.zeros(1)
+        self._t_start: list[float] = [0.0]  # when each env's current episode started (perf_counter)
         self._decision_ns: np.ndarray = np.zeros(0, dtype=np.int64)
         self._best = -math.inf
         self._worst = math.inf
@@ -955,7 +958,7 @@ class TrainingTracker:
         self._env_config = redact(cfg)
         if self.strategy_label is None and settings.get("strategy_label"):
             self.strategy_label = str(settings["strategy_label"])
-        self._t_start = np.full(n_envs, time.perf_counter())
+        self._t_start = [time.perf_counter()] * n_envs
 
     def run_row(self) -> dict[str, Any]:
         """The ``runs`` row of this run (registration)."""
@@ -1041,19 +1044,13 @@ class TrainingTracker:
         os.write(self._journal_fd, self._journal_head)
         self._journal_bytes = len(self._journal_head)
 
-    def _journal(self, rec: tuple[Any, ...]) -> None:
-        fd = self._journal_fd
-        if fd is None:
-            return
-        if self._journal_bytes > _JOURNAL_ROTATE_BYTES:
-            st = self._writer.runs.get(self.run_id) if self._writer is not None else None
-            if st is not None and st.committed >= self.episodes - 1:
-                # every earlier record is committed: start the journal over
-                os.ftruncate(fd, 0)
-                os.write(fd, self._journal_head)
-                self._journal_bytes = len(self._journal_head)
-        os.write(fd, _REC.pack(_REC_MAGIC, *rec))
-        self._journal_bytes += _REC.size
+    def _rotate_journal(self, fd: int) -> None:
+        st = self._writer.runs.get(self.run_id) if self._writer is not None else None
+        if st is not None and st.committed >= self.episodes - 1:
+            # every earlier record is committed: start the journal over
+            os.ftruncate(fd, 0)
+            os.write(fd, self._journal_head)
+            self._journal_bytes = len(self._journal_head)
 
     def _close_journal(self, delete: bool) -> None:
         fd, self._journal_fd = self._journal_fd, None
@@ -1106,9 +1103,11 @@ class TrainingTracker:
             self.register_run(env)
         now = time.perf_counter()
         if mask is None:
-            self._t_start[:] = now
+            self._t_start = [now] * len(self._t_start)
         else:
-            self._t_start[mask] = now
+            t_start = self._t_start
+            for i in np.flatnonzero(mask).tolist():
+                t_start[i] = now
 
     def _on_single_episode(self, env: Any, metrics: dict[str, Any], terminated: bool, truncated: bool) -> None:
         """Called by a single env at the terminal step with ``info["episode_metrics"]``."""
@@ -1154,9 +1153,15 @@ class TrainingTracker:
         if replay is None:
             replay = self._vector_replay = _VectorReplay.of(venv)
         action_log = getattr(venv, "_tr_log", None) if replay else None
+        # one conversion per array for all finished envs (not one per value)
+        names = list(metrics)
+        cols = [v.tolist() for v in metrics.values()]
+        firsts, lasts = starts[idx].tolist(), clock[idx].tolist()
+        terms, truncs = terminated[idx].tolist(), truncated[idx].tolist()
+        feed = core.feed
         for j, i in enumerate(idx.tolist()):
-            row = {k: v[j].item() for k, v in metrics.items()}
-            a, b = int(starts[i]), int(clock[i])
+            row = dict(zip(names, [c[j] for c in cols], strict=True))
+            a, b = firsts[j], lasts[j]
             capture = None
             if action_log is not None:
                 # references only: the actions are read from the env's log when a trace is encoded
@@ -1174,8 +1179,8 @@ class TrainingTracker:
                         keep = True
                 if not keep:
                     capture = None
-            self._report(i, row, int(times[a]), int(times[b]), bool(terminated[i]), bool(truncated[i]), capture,
-                         (core.feed.time_iso(a), core.feed.time_iso(b)))
+            self._report(i, row, int(times[a]), int(times[b]), terms[j], truncs[j], capture,
+                         (feed.time_iso(a), feed.time_iso(b)))
 
     def _report(self, env_index: int, metrics: dict[str, Any], start_ns: int, end_ns: int,
                 terminated: bool, truncated: bool, capture: Any, isos: tuple[str, str] | None = None) -> None:
@@ -1186,8 +1191,11 @@ class TrainingTracker:
         length = int(get("length", 0))
         self.total_steps += length
         t_start = self._t_start
-        t0 = t_start[env_index] if env_index < t_start.shape[0] else now
-        t_start[env_index] = now  # the next episode of this env starts now (autoreset)
+        if env_index < len(t_start):
+            t0 = t_start[env_index]
+            t_start[env_index] = now  # the next episode of this env starts now (autoreset)
+        else:
+            t0 = now
         trades = get("trades")
         nan = math.nan
         rec: tuple[Any, ...] = (
@@ -1195,14 +1203,24 @@ class TrainingTracker:
             start_ns, end_ns, (1 if terminated else 0) | (2 if truncated else 0),
             get("reward_sum", nan), get("roi_pct", nan), get("sharpe", nan), get("sortino", nan),
             get("max_drawdown_pct", nan), get("fees", nan), get("buy_hold_roi_pct", nan), get("final_equity", nan),
-            now - float(t0), time.time(), get("win_rate", nan), get("profit_factor", nan), get("exposure_pct", nan),
+            now - t0, time.time(), get("win_rate", nan), get("profit_factor", nan), get("exposure_pct", nan),
         )
-        if None in rec:  # hand-made reports may leave metrics out
+        try:
+            data = _REC_PACK(_REC_MAGIC, *rec)
+        except struct.error:  # a metric given as None: stored as NULL
             rec = tuple(nan if x is None else x for x in rec)
-        self._journal(rec)
+            data = _REC_PACK(_REC_MAGIC, *rec)
+        # the journal record: one write, in the file before the env's step returns
+        fd = self._journal_fd
+        if fd is not None:
+            if self._journal_bytes > _JOURNAL_ROTATE_BYTES:
+                self._rotate_journal(fd)
+            os.write(fd, data)
+            self._journal_bytes += _REC_SIZE
         writer = self._writer
         assert writer is not None
-        writer.submit(("episode", self.run_id, rec, capture, isos))
+        writer.queue.append(("episode", self.run_id, rec, capture, isos))
+        writer.ensure_thread()
 
     # ------------------------------------------------------------------ manual use
     def report_episode(self, episode_number: int | None = None, metrics: dict[str, Any] | None = None,
@@ -1216,6 +1234,7 @@ class TrainingTracker:
             self.register_run()
         m = dict(metrics or {})
         m.update(fields)
+        m = {k: v for k, v in m.items() if v is not None}  # a metric left out (None) is stored as NULL
         if "sharpe_ratio" in m and "sharpe" not in m:
             m["sharpe"] = m.pop("sharpe_ratio")
         if "total_trades" in m and "trades" not in m:
