@@ -5,7 +5,8 @@
   ak_live_...``), else 401 ``INVALID_API_KEY``.
 * Limits: in-process fixed windows of ``Settings.rate_window_s`` seconds, counted per API key and
   tier; the tier is the first prefix of ``Settings.rate_limits`` that the path starts with (the
-  original's table by default). Every authenticated response carries ``X-RateLimit-Limit``,
+  original's table by default, plus ``/api/v1/dashboard/`` for the training dashboard). Every
+  authenticated response carries ``X-RateLimit-Limit``,
   ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (Unix time the window ends); over the limit the
   answer is 429 ``RATE_LIMIT_EXCEEDED`` with ``Retry-After`` and
   ``details{limit, window_seconds, retry_after_seconds}``.

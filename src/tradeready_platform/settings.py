@@ -16,6 +16,9 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "/api/v1/backtest/": 6000,
     "/api/v1/market/": 1200,
     "/api/v1/training/": 3000,
+    # the training dashboard's JSON (not in the original): its own budget, so open dashboard tabs (a run
+    # page polls ~3 requests per 5 s, ~36 a minute) neither eat the general tier nor get starved by it
+    "/api/v1/dashboard/": 1200,
     "/api/v1/": 600,
 }
 

@@ -132,3 +132,27 @@ def test_login_form_in_the_browser(platform):
             w.check()
         finally:
             browser.close()
+
+
+def test_dashboard_has_its_own_rate_limit_tier(platform, real_cache, tmp_path):
+    from tradeready_platform.settings import DEFAULT_RATE_LIMITS
+
+    # the default: 1,200 a minute for the dashboard's JSON, apart from the general /api/v1/ tier (600)
+    assert DEFAULT_RATE_LIMITS["/api/v1/dashboard/"] == 1200 and DEFAULT_RATE_LIMITS["/api/v1/"] == 600
+    a = {"X-API-Key": platform["key_a"]}
+    r = httpx.get(platform["url"] + API + "/runs", headers=a, timeout=30)
+    assert r.status_code == 200 and r.headers["x-ratelimit-limit"] == "1200"
+    r = httpx.get(platform["url"] + "/api/v1/account/info", headers=a, timeout=30)
+    assert r.headers["x-ratelimit-limit"] == "600"
+    # counted apart: the dashboard's budget spent leaves the general tier untouched, and the other way round
+    limits = {"/api/v1/dashboard/": 3, "/api/v1/": 2}
+    with database_url("sqlite", tmp_path) as url, LiveServer(make_settings(url, real_cache, rate_limits=limits)) as srv:
+        with srv.client(srv.register()) as c:
+            assert [c.get(API + "/runs").headers["x-ratelimit-remaining"] for _ in range(3)] == ["2", "1", "0"]
+            over = c.get(API + "/runs")
+            assert over.status_code == 429 and over.json()["error"]["details"]["limit"] == 3
+            for _ in range(2):
+                r = c.get("/api/v1/account/info")
+                assert r.status_code == 200 and r.headers["x-ratelimit-limit"] == "2"
+            assert c.get("/api/v1/account/info").status_code == 429
+            assert c.get(API + "/config").status_code == 429  # every dashboard route shares the tier
