@@ -3,7 +3,7 @@ batch steps, over a real ``tradeready serve`` process on 127.0.0.1 with a keep-a
 
 Prints one JSON document. Not a test: numbers depend on the machine.
 
-    python benchmarks/bench_platform.py [--data DIR] [--steps 3000] [--database-url URL]
+    python benchmarks/bench_platform.py [--data DIR] [--steps 3000] [--database-url URL] [--out FILE]
 
 Cases:
 * ``rest_single_step``: ``POST /backtest/{id}/step`` in a loop on one session from a minimal keep-alive
@@ -11,10 +11,13 @@ Cases:
   ``httpx.Client`` (the original client's transport, whose own cost is part of the figure).
 * ``original_client_step``: per step an order every 10th step, the step, and the candles of the pair
   (what the original HTTP env sends); reported as env steps/s and requests/s.
-* ``rest_batch_step``: one ``POST /backtest/{id}/step/batch`` over a whole year of 1h bars; bar-steps/s
-  (goal >= 1,000,000) including the HTTP round trip.
+* ``rest_batch_step``: one ``POST /backtest/{id}/step/batch`` over a whole year of 1h bars of two pairs
+  (the engine advances them in one compiled call, `Engine.advance`); bar-steps/s (goal >= 1,000,000)
+  including the HTTP round trip and storing the completed session's results.
 * ``service_step_in_process``: the same session code without HTTP (the floor the server adds to).
-The tracker's cost is measured by ``benchmarks/bench_tracking.py``.
+The tracker's cost is measured by ``benchmarks/bench_tracking.py``. The JSON holds the machine's load
+average (``os.getloadavg``) before and after the run: wall-clock rates on a loaded machine are lower,
+the CPU time per step is not. ``--out FILE`` also writes the JSON to FILE.
 """
 
 from __future__ import annotations
@@ -210,7 +213,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("TRADEREADY_SHARED_DATA", REPO.parent / "shared" / "data")))
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary folder")
+    ap.add_argument("--out", type=Path, default=None, help="also write the JSON document to this file")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         cache = root / "cache"
@@ -244,9 +249,15 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "load_average_1_5_15_min": {"before": [round(x, 2) for x in load_before],
+                                    "after": [round(x, 2) for x in os.getloadavg()]},
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "results": results,
     }
-    print(json.dumps(doc, indent=2))
+    text = json.dumps(doc, indent=2)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n")
 
 
 if __name__ == "__main__":

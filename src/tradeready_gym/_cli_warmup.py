@@ -85,6 +85,7 @@ def _exercise(env: Any) -> None:
     oid = engine.place_order(0, 0, "buy", "limit", 0.01, float(engine.clock_close()[0, 0]) * 0.5)
     if oid > 0:
         engine.cancel_order(0, oid)
+    engine.advance(2)  # the several-bars kernel (REST batch steps)
 
 
 def run_warmup(progress: Callable[[str, float], None] | None = None) -> float:

@@ -81,7 +81,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         """Liveness and the database dialect."""
         return JSONResponse({"status": "ok", "database": db.dialect})
 
-    app.add_middleware(AuthRateLimitMiddleware, accounts=app.state.accounts, settings=settings)
+    app.add_middleware(
+        AuthRateLimitMiddleware,
+        accounts=app.state.accounts,
+        settings=settings,
+        hot_routes=backtest.hot_routes(app.state.backtests),
+    )
     return app
 
 
