@@ -8,10 +8,18 @@ import numpy as np
 
 from tradeready_gym.data.market import MarketData
 from tradeready_gym.errors import ConfigError, DataNotFoundError
+from tradeready_gym.features.core import BOLLINGER_WINDOW, VOLUME_WINDOW
 from tradeready_gym.timeframes import format_iso
 from tradeready_gym.validation import check_time_range
 
 __all__ = ["DataFeed"]
+
+#: Features whose row ``t`` is a function of bars ``t - k + 1 .. t`` only (windowed loops that
+#: restart at every bar), by name -> ``k``; recomputing them over that tail gives the same bits.
+#: Features not listed (EMA / Wilder recursions) depend on every bar since the first.
+_EXACT_TAIL: dict[str, int] = {
+    "ohlcv": VOLUME_WINDOW, "returns": 2, "bollinger": BOLLINGER_WINDOW, "volume": VOLUME_WINDOW,
+}
 
 
 class DataFeed:
@@ -85,10 +93,54 @@ class DataFeed:
         if matrix is None:
             from tradeready_gym.features import compute_features
 
-            matrix = np.ascontiguousarray(compute_features(self.market, list(key)), dtype=np.float32)
+            base = np.ascontiguousarray(compute_features(self.market, list(key)), dtype=np.float32)
+            # a read-only view of a private writable block: `update_rows` can write through it
+            matrix = base.view()
             matrix.setflags(write=False)
             self._features[key] = matrix
         return matrix
+
+    def update_rows(self, start: int, stop: int) -> None:
+        """Recompute the per-bar values of bars ``start .. stop - 1`` after their candles changed in place.
+
+        For market data that grows in place (the live env writes each new final candle into the
+        base buffers of this feed's `MarketData`, whose arrays are read-only views of them): every
+        cached feature matrix gets exactly the rows `compute_features` gives on the whole data
+        (features are causal: row ``t`` depends on bars ``<= t`` only), and the closes of `lists`
+        are refreshed. Windowed features (``ohlcv``, ``returns``, ``bollinger``, ``volume``) are
+        recomputed over a bounded tail of their window; recursive ones (``rsi_14``, ``macd``,
+        ``atr``, ``adx``: EMA / Wilder smoothing seeded at the first bar) over bars ``0 .. stop - 1``.
+        Rows from ``stop`` on are left as they are. Open times and ISO times are not recomputed (the
+        grid is fixed when the feed is made).
+
+        Raises:
+            ConfigError: ``start`` / ``stop`` are not ``0 <= start < stop <= n_bars``.
+        """
+        if isinstance(start, bool) or isinstance(stop, bool) or not (0 <= int(start) < int(stop) <= self.n_bars):
+            raise ConfigError(
+                f"start={start!r}, stop={stop!r} is not allowed; allowed: 0 <= start < stop <= {self.n_bars}"
+            )
+        start, stop = int(start), int(stop)
+        from tradeready_gym.features import compute_features
+
+        slices: dict[int, MarketData] = {}
+        for key, matrix in self._features.items():
+            base = matrix.base
+            assert isinstance(base, np.ndarray) and base.flags.writeable
+            k = 0
+            for name in key:
+                tail = _EXACT_TAIL.get(name)
+                lo = 0 if tail is None else max(0, start - tail + 1)
+                sub = slices.get(lo)
+                if sub is None:
+                    sub = slices[lo] = self.market.iloc(lo, stop)
+                cols = compute_features(sub, [name])
+                width = cols.shape[2]
+                base[start:stop, :, k : k + width] = cols[start - lo :]
+                k += width
+        if self._lists is not None:
+            rows = self._lists[2]
+            rows[start:stop] = self.market.close[start:stop].tolist()
 
     def time_iso(self, t: int) -> str:
         """ISO 8601 decision time of bar ``t`` (its close time)."""

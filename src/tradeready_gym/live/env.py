@@ -9,14 +9,20 @@ The env is the library's `TradingEnv` over a `MarketData` that grows by one fina
   equity is marked at its close;
 * the paper account is written to SQLite (`PaperStore`) after every candle.
 
-**One engine.** Each step rebuilds the historical env (`make_historical_env` /
-`make_portfolio_env`) over the candles known so far plus one flat placeholder candle after them (so
-the last real candle is not the end of the data; it is never read: fills and marks use candles up
-to the newest real one, and observations end at the clock), resets it at the session's first
-decision candle and replays the session's recorded actions. The engine is deterministic, so this
-is exactly the account a backtest on the same candles gives (the parity test checks it) and a
-restart rebuilds it from the store. The cost grows with the session (one compiled step per past
-candle, microseconds each); see docs/live.md.
+**One engine, built once.** The historical env (`make_historical_env` / `make_portfolio_env`) is
+built over a `MarketData` with spare capacity: the candles known so far, then flat placeholder rows
+(the newest close repeated, volume 0) up to ``capacity`` rows. It is reset at the session's first
+decision candle and the recorded actions are replayed once. A new final candle is then written in
+place into row ``t + 1`` of the env's buffers (the market arrays are read-only views of them), of
+the engine's market block and of the feature matrices (`DataFeed.update_rows`: windowed features
+over their window, recursive ones over the candles so far), and the env steps once, exactly as a
+backtest on the same candles (features are causal, so row ``t`` never depends on later rows; the
+parity test checks it). Placeholder rows are never read: the env steps only after the next real
+candle is written, and a placeholder row always follows the newest candle, so the data does not
+end at the clock. When fewer than two rows are left the env is rebuilt with doubled capacity and
+the session replayed (while the next candle is still open): O(log n) rebuilds in a session of
+``n`` candles, amortised O(1) per candle. A restart rebuilds the account from the store the same
+way. See docs/live.md.
 
 **Never retroactive.** An action counts only once its step is stored. Candles that closed while
 the process was down, and an action that arrives after the next candle had already closed, are
@@ -52,6 +58,8 @@ log = logging.getLogger(__name__)
 CANDLE_FIELDS = ("open", "high", "low", "close", "volume", "quote_volume", "trades",
                  "taker_buy_base_volume", "taker_buy_quote_volume")
 _ACTION_TYPES = ("discrete", "continuous", "portfolio", "target_exposure")
+#: Least number of placeholder rows after the candles when the env is (re)built.
+MIN_HEADROOM = 64
 
 
 def _symbols(symbol: Any, symbols: Any, pairs: Any) -> tuple[str, ...]:
@@ -249,6 +257,14 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         self._offline_steps = 0
         self._track = bool(track_training)
         self._paper_run: Any = None
+        #: Rows of the market buffers of the current `inner` env (candles plus placeholders).
+        self.capacity = 0
+        #: How often the historical env was built and the session replayed (reset, full buffers).
+        self.rebuilds = 0
+        #: Steps replayed by those rebuilds in total.
+        self.replayed_steps = 0
+        self._bufs: dict[str, np.ndarray] = {}
+        self._engine_mkt: np.ndarray | None = None
 
     # ------------------------------------------------------------------ building
     def _build(self, market: MarketData) -> TradingEnv:
@@ -259,29 +275,95 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
             return make_historical_env(self.symbols[0], self.action_type, **kw)
         return make_portfolio_env(list(self.symbols), self.action_type, **kw)
 
-    def _market(self) -> MarketData:
-        """Candles so far plus one flat placeholder candle after the newest (never read)."""
+    def _capacity_for(self, n_real: int) -> int:
+        """Rows of the market buffers for ``n_real`` known candles: double, at least `MIN_HEADROOM` spare."""
+        return max(2 * n_real, n_real + MIN_HEADROOM)
+
+    def _market(self, capacity: int) -> MarketData:
+        """The candles so far, then flat placeholder rows up to ``capacity`` (never read as data).
+
+        The arrays are the env's own writable buffers (``self._bufs``); the `MarketData` holds
+        read-only views of them (its constructor does not copy contiguous float64 / int64 arrays),
+        so a new final candle is written in place (`_write_bars`). Placeholders continue the time
+        grid and repeat the newest close as open = high = low = close with volume 0.
+        """
         n, s = len(self._open_ms), len(self.symbols)
+        if capacity < n + 1:
+            raise ValueError(f"capacity {capacity} < {n + 1}")
         vals = np.asarray(self._values, dtype=np.float64).reshape(n, s, len(CANDLE_FIELDS))
-        last = vals[-1].copy()
-        last[:, 0:4] = last[:, 3:4]  # open = high = low = close of the newest candle
-        last[:, 4:] = 0.0
-        vals = np.concatenate([vals, last[None]], axis=0)
-        ot = np.asarray([*self._open_ms, self._open_ms[-1] + self.interval_ms], dtype=np.int64) * 1_000_000
-        f = {name: vals[:, :, i] for i, name in enumerate(CANDLE_FIELDS)}
-        extra = {k: f[k] for k in CANDLE_FIELDS[5:]}
-        return MarketData(self.symbols, self.timeframe, ot, f["open"], f["high"], f["low"], f["close"], f["volume"],
-                          extra)
+        bufs: dict[str, np.ndarray] = {}
+        for i, name in enumerate(CANDLE_FIELDS):
+            b = np.empty((capacity, s), dtype=np.float64)
+            b[:n] = vals[:, :, i]
+            b[n:] = vals[-1, :, 3] if i < 4 else 0.0
+            bufs[name] = b
+        ot = (self._open_ms[0] + np.arange(capacity, dtype=np.int64) * self.interval_ms) * 1_000_000
+        ot[:n] = np.asarray(self._open_ms, dtype=np.int64) * 1_000_000
+        self._bufs = bufs
+        extra = {k: bufs[k] for k in CANDLE_FIELDS[5:]}
+        return MarketData(self.symbols, self.timeframe, ot, bufs["open"], bufs["high"], bufs["low"], bufs["close"],
+                          bufs["volume"], extra)
 
     def _replay(self) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Rebuild the historical env over the candles and replay every recorded action."""
-        inner = self._build(self._market())
+        """Rebuild the historical env over the candles (capacity `_capacity_for`) and replay every recorded action.
+
+        Called by ``reset`` (new or resumed session) and when the buffers are full; each call counts
+        in ``rebuilds`` and its replayed steps in ``replayed_steps``.
+        """
+        n = len(self._open_ms)
+        market = self._market(self._capacity_for(n))
+        inner = self._build(market)
         obs, info = inner.reset(options={"start_index": self._start_bar})
         out: tuple[np.ndarray, float, bool, bool, dict[str, Any]] = (obs, 0.0, False, False, info)
         for a in self._actions:
             out = inner.step(a)
         self.inner = inner
+        self.capacity = market.n_bars
+        self.rebuilds += 1
+        self.replayed_steps += len(self._actions)
+        # the env's data must be the buffers themselves (views), and the engine's market block
+        # written through a writable view of its base; otherwise every candle rebuilds (as before)
+        feed_market = inner.feed.market
+        shared = all(np.shares_memory(feed_market.field(k), self._bufs[k]) for k in CANDLE_FIELDS[:5])
+        mkt = inner.broker.kernel_arrays()[0]
+        self._engine_mkt = None
+        if shared and feed_market.n_bars == market.n_bars:
+            try:
+                w = mkt.view()
+                w.setflags(write=True)
+                self._engine_mkt = w
+            except ValueError:
+                self._engine_mkt = None
+        if self._engine_mkt is None:
+            log.warning("the live env's candles are not written in place; every candle rebuilds the env")
         return out
+
+    def _ensure_room(self) -> None:
+        """Rebuild with doubled capacity when the next candle and a placeholder after it do not fit.
+
+        `step` calls it before it waits for the candle, so the rebuild runs while the candle is
+        still open instead of between the final message and the decision.
+        """
+        if len(self._open_ms) + 2 > self.capacity:
+            self._replay()
+
+    def _write_bars(self, start: int) -> None:
+        """Write the known candles from row ``start`` on into the buffers, the engine and the features."""
+        from tradeready_gym.engine import _kernel as K
+
+        inner, mkt = self.inner, self._engine_mkt
+        assert inner is not None and mkt is not None
+        n, s = len(self._open_ms), len(self.symbols)
+        vals = np.asarray(self._values[start:n], dtype=np.float64).reshape(n - start, s, len(CANDLE_FIELDS))
+        for i, name in enumerate(CANDLE_FIELDS):
+            self._bufs[name][start:n] = vals[:, :, i]
+        mkt[start:n, :, K.M_OPEN] = vals[:, :, 0]
+        mkt[start:n, :, K.M_HIGH] = vals[:, :, 1]
+        mkt[start:n, :, K.M_LOW] = vals[:, :, 2]
+        mkt[start:n, :, K.M_CLOSE] = vals[:, :, 3]
+        mkt[start:n, :, K.M_QV] = vals[:, :, 5]  # quote_volume (the market always carries it)
+        mkt[start:n, :, K.M_FILLED] = 0.0
+        inner.feed.update_rows(start, n)
 
     def _canonical(self, action: Any) -> Any:
         """The action as the env will replay it (validated; JSON-friendly)."""
@@ -475,6 +557,7 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         feed = self.feed
         nxt = self._open_ms[-1] + self.interval_ms
         late = feed.next_open_ms() > nxt  # candle t+1 had closed before this call: too late to fill at its open
+        self._ensure_room()
         feed.wait_bar(nxt, timeout=self.step_timeout_s)
         bars = feed.bars(nxt, feed.next_open_ms())  # this candle and any that closed since
         if late:
@@ -497,7 +580,11 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         """
         n_candles = len(self._open_ms)
         new = self._append_bars(bars)
-        obs, _, _, _, info = self._replay()
+        if not bars or self.inner is None or self._engine_mkt is None or len(self._open_ms) + 1 > self.capacity:
+            obs, _, _, _, info = self._replay()  # the buffers are full: rebuild with doubled capacity
+        else:
+            self._write_bars(n_candles)  # in place: the env is at the previous candle already
+            obs, info = np.empty(0, dtype=np.float32), {}
         inner = self.inner
         assert inner is not None
         result: tuple[np.ndarray, float, bool, bool, dict[str, Any]] = (obs, 0.0, False, False, info)
