@@ -9,8 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
+from tradeready_gym.envs.feed import DataFeed
 from tradeready_gym.envs.presets import make_portfolio_env
+from tradeready_gym.errors import ConfigError
 from tradeready_gym.features import compute_features
 from tradeready_gym.features.core import FEATURES
 from tradeready_gym.live.env import CANDLE_FIELDS, LiveTradingEnv
@@ -85,3 +88,15 @@ def test_long_session_rebuilds_logarithmically_and_stays_exact(market15):
     assert float(live.inner.broker.fees_paid[0]) == float(bt.broker.fees_paid[0]) > 0
     assert live.metrics() == bt.metrics()
     live.close()
+
+
+def test_update_rows_rejects_a_bad_range(btc15):
+    feed = DataFeed(btc15)
+    feed.features(["ohlcv"])
+    for start, stop in ((-1, 3), (5, 5), (0, btc15.n_bars + 1), (True, 3)):
+        with pytest.raises(ConfigError, match=r"start=.*stop=.*allowed: 0 <= start < stop <="):
+            feed.update_rows(start, stop)
+    before = feed.features(["ohlcv"]).copy()
+    feed.update_rows(0, btc15.n_bars)  # unchanged candles: the same rows, bit for bit
+    assert np.array_equal(feed.features(["ohlcv"]), before, equal_nan=True)
+    assert not feed.features(["ohlcv"]).flags.writeable
