@@ -28,12 +28,27 @@ the others wait for the lock and load what the first one saved.
 The first compile of a process logs one INFO line on the ``tradeready_gym`` logger saying that the
 kernels are compiling and roughly how long it takes; each finished compile is logged at DEBUG with
 its time. ``tradeready warmup`` compiles every kernel ahead (`tradeready_gym._cli_warmup`).
+
+Stale-cache guard. numba keys the cached machine code of a function by that function's own source
+file, but a kernel also contains the code of the helpers it inlines or calls and the constants it
+reads from other modules: after one of those changes, numba would load the old code. So when this
+module is imported (before any kernel can load), it computes `kernel_fingerprint`: a hash of the
+numba version and the source of every module with compiled code, plus the library modules they
+import (found from their ``from tradeready_gym.X import`` lines, transitively; a few milliseconds).
+The fingerprint is stored in the library's cache folder (``FINGERPRINT_NAME`` beside the cache
+files of this module: in ``NUMBA_CACHE_DIR`` when set, else in ``__pycache__``, else numba's
+user-wide cache). When the stored one differs (or there is none) the guard takes the compile lock,
+deletes the numba cache files (``*.nbi`` index, ``*.nbc`` data) of every one of those modules, in
+every place numba looks, and stores the new fingerprint; the kernels then compile afresh. An
+installed, unchanged library never drops its cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -43,7 +58,19 @@ from typing import Any
 
 from numba import njit
 
-__all__ = ["COMPILE_LOG_PREFIX", "LOCK_NAME", "compile_lock_path", "helper", "inline", "kernel", "kernel_twins"]
+__all__ = [
+    "COMPILE_LOG_PREFIX",
+    "FINGERPRINT_NAME",
+    "LOCK_NAME",
+    "check_kernel_cache",
+    "compile_lock_path",
+    "helper",
+    "inline",
+    "kernel",
+    "kernel_fingerprint",
+    "kernel_sources",
+    "kernel_twins",
+]
 
 logger = logging.getLogger("tradeready_gym")
 
@@ -130,6 +157,141 @@ def _guard(disp: Any) -> Any:
     return disp
 
 
+# ------------------------------------------------------------------------ stale-cache guard
+#: File name of the stored fingerprint of the kernel sources (beside this module's cache files).
+FINGERPRINT_NAME = "tradeready-kernels.fingerprint"
+_PACKAGE = Path(__file__).resolve().parent
+_USES_NUMBA_RE = re.compile(
+    rb"^\s*(?:from\s+numba\s+import\s+[^\n]*\b(?:njit|jit|prange)\b|from\s+tradeready_gym\._jit\s+import)",
+    re.MULTILINE,
+)
+_IMPORT_RE = re.compile(
+    rb"^\s*(?:from\s+tradeready_gym\.([\w.]+)\s+import\s+(\([^)]*\)|[^\n]*)|import\s+tradeready_gym\.([\w.]+))",
+    re.MULTILINE,
+)
+
+
+def _module_file(package: Path, dotted: str) -> Path | None:
+    base = package.joinpath(*dotted.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def kernel_sources(package: Path | None = None) -> dict[Path, bytes]:
+    """The source files whose change can change compiled code: every module of the library that
+    compiles functions (imports numba's ``njit`` / ``jit`` / ``prange`` or this module's decorators),
+    plus the library modules they import (transitively), with their bytes."""
+    package = package or _PACKAGE
+    texts: dict[Path, bytes] = {}
+    todo: list[Path] = []
+    for path in sorted(package.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        data = path.read_bytes()
+        if _USES_NUMBA_RE.search(data) or path.name == "_jit.py":
+            texts[path] = data
+            todo.append(path)
+    while todo:
+        for m in _IMPORT_RE.finditer(texts[todo.pop()]):
+            if m.group(3):
+                names = [m.group(3).decode()]
+            else:
+                mod = m.group(1).decode()
+                names = [mod] + [f"{mod}.{n}" for n in re.findall(r"\w+", m.group(2).decode())]
+            for dotted in names:
+                f = _module_file(package, dotted)
+                if f is not None and f not in texts:
+                    texts[f] = f.read_bytes()
+                    todo.append(f)
+    return texts
+
+
+def kernel_fingerprint(package: Path | None = None, sources: dict[Path, bytes] | None = None) -> str:
+    """Hash of the numba version and of `kernel_sources` (paths relative to the package)."""
+    import numba
+
+    package = package or _PACKAGE
+    if sources is None:
+        sources = kernel_sources(package)
+    h = hashlib.sha256(f"numba {numba.__version__}\n".encode())
+    for path, data in sorted(sources.items()):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def _cache_dirs(py_file: Path) -> list[Path]:
+    """Every folder numba may keep the cache files of ``py_file`` in (the first: where it writes)."""
+    from numba.core import config
+    from numba.core.caching import UserProvidedCacheLocator
+    from numba.misc.appdirs import AppDirs
+
+    sub = UserProvidedCacheLocator.get_suitable_cache_subpath(str(py_file))
+    user_wide = Path(AppDirs(appname="numba", appauthor=False).user_cache_dir) / sub
+    in_tree = py_file.parent / "__pycache__"
+    cache_dir = getattr(config, "CACHE_DIR", "")  # numba reads NUMBA_CACHE_DIR into it at import
+    if cache_dir:
+        return [Path(cache_dir) / sub, in_tree, user_wide]
+    writable = os.access(in_tree if in_tree.exists() else py_file.parent, os.W_OK)
+    return [in_tree, user_wide] if writable else [user_wide, in_tree]
+
+
+def _drop_cache_files(files: list[Path]) -> int:
+    dropped = 0
+    for py_file in files:
+        prefix = py_file.stem + "."
+        for folder in _cache_dirs(py_file):
+            if not folder.is_dir():
+                continue
+            for f in folder.iterdir():
+                if f.name.startswith(prefix) and f.suffix in (".nbi", ".nbc"):
+                    try:
+                        f.unlink()
+                        dropped += 1
+                    except FileNotFoundError:
+                        pass
+    return dropped
+
+
+def check_kernel_cache(package: Path | None = None) -> bool:
+    """The stale-cache guard (see the module docstring). Returns True when it dropped the cache.
+
+    Failures to read or write the cache folder are logged at DEBUG and leave the cache as it is.
+    """
+    package = package or _PACKAGE
+    try:
+        texts = kernel_sources(package)
+        sources = sorted(texts)
+        fingerprint = kernel_fingerprint(package, texts)
+        stamp = _cache_dirs(package / "_jit.py")[0] / FINGERPRINT_NAME
+        if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == fingerprint:
+            return False
+    except OSError as exc:
+        logger.debug("kernel cache guard skipped (%s)", exc)
+        return False
+    with _process_lock:
+        lock = _acquire_file_lock()
+        try:
+            if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == fingerprint:
+                return False  # another process refreshed it while this one waited for the lock
+            dropped = _drop_cache_files(sources)
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+            tmp.write_text(fingerprint + "\n", encoding="utf-8")
+            os.replace(tmp, stamp)
+            if dropped:
+                logger.info("kernel sources changed: dropped %d numba cache files; kernels compile afresh", dropped)
+            return True
+        except OSError as exc:
+            logger.debug("kernel cache guard could not update the cache (%s)", exc)
+            return False
+        finally:
+            if lock is not None:
+                lock.release()
+
+
 def _first_compile_log(event_name: str) -> None:
     global _logged_first
     if not _logged_first:
@@ -159,6 +321,7 @@ def _install_listener() -> None:
 
 
 _install_listener()
+check_kernel_cache()
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, parallel: bool = False, nrt: bool = True,
