@@ -245,7 +245,7 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
             "env_kwargs": {k: (v if isinstance(v, int | float | str | bool | None) else repr(v)) for k, v in extra.items()},
         }
         self.feed: LiveFeed | None = None
-        #: The historical env over the candles so far (rebuilt every step).
+        #: The historical env over the candles so far (built with spare capacity; rebuilt when it is full).
         self.inner: TradingEnv | None = None
         self._open_ms: list[int] = []
         self._values: list[list[float]] = []
@@ -322,7 +322,7 @@ class LiveTradingEnv(gym.Env[np.ndarray, Any]):
         self.rebuilds += 1
         self.replayed_steps += len(self._actions)
         # the env's data must be the buffers themselves (views), and the engine's market block
-        # written through a writable view of its base; otherwise every candle rebuilds (as before)
+        # written through a writable view of its base; otherwise every candle rebuilds
         feed_market = inner.feed.market
         shared = all(np.shares_memory(feed_market.field(k), self._bufs[k]) for k in CANDLE_FIELDS[:5])
         mkt = inner.broker.kernel_arrays()[0]
