@@ -3,7 +3,8 @@
 Every function takes an open SQLAlchemy `Session` and an ``account_id``: an ``int`` scopes every query
 to that account (another account's run is "not found"), ``None`` means the local store (every run, as
 the local store has no accounts). Results are plain JSON-able dicts; every chart series is downsampled
-to at most ``max_points`` points (`downsample.downsample`, first and last point kept).
+to at most ``max_points`` points, first and last point kept: episode curves by the database (min/max
+buckets by episode number, `_episode_series_sql`), scalars and short series by `downsample.downsample`.
 
 Results derived from a run's episodes (aggregates, best/worst, downsampled curves) are cached in
 memory per run *version*: the run row's ``episodes_completed``, ``total_steps``, ``heartbeat_at``,
@@ -23,7 +24,7 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Float, Select, case, cast, extract, func, literal_column, or_, select
+from sqlalchemy import BigInteger, Float, Select, and_, case, cast, extract, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from tradeready_gym.errors import ConfigError, TradeReadyError
@@ -629,8 +630,9 @@ def _episode_series_sql(
 
     The episodes strictly between the first and the last one (of those with an ``x`` value) are cut into
     ``(max_points - 2) // 2`` buckets by episode number; one grouped query finds each bucket's lowest and
-    highest value of every metric, a second one the first episode holding each bucket's minimum and the
-    last one holding its maximum. Python only handles the kept points (O(buckets)), so a first visit of a
+    highest value of every metric (and its first and last episode), a second one, joining each bucket's
+    episode range of the primary key, the first episode holding each bucket's minimum and the last one
+    holding its maximum. Python only handles the kept points (O(buckets)), so a first visit of a
     long run costs two grouped scans of its primary-key range, never a transfer of every row. For
     contiguous episode numbers this keeps exactly the points of `downsample.minmax_indices`.
     """
@@ -657,7 +659,8 @@ def _episode_series_sql(
 
     bucket = ((cast(Episode.episode, BigInteger) - lit(lo + 1)) * lit(nb)) // lit(inner)
     where = [Episode.run_id == run_id, Episode.episode > lo, Episode.episode < hi, has_x]
-    agg_cols: list[Any] = [bucket.label("b")]
+    agg_cols: list[Any] = [bucket.label("b"), func.min(Episode.episode).label("lo_b"),
+                           func.max(Episode.episode).label("hi_b")]
     for j, c in enumerate(ycols):
         agg_cols += [func.min(c).label(f"mn{j}"), func.max(c).label(f"mx{j}")]
     agg = select(*agg_cols).where(*where).group_by(literal_column("b")).cte("buckets")
@@ -675,8 +678,9 @@ def _episode_series_sql(
     stmt = (
         select(*sel)
         .select_from(Episode)
-        .join(agg, agg.c.b == bucket)
-        .where(*where, or_(*hit))
+        # each bucket is a range of the primary key: joined by range, not by recomputing every row's bucket
+        .join(agg, and_(Episode.episode >= agg.c.lo_b, Episode.episode <= agg.c.hi_b))
+        .where(Episode.run_id == run_id, has_x, or_(*hit))
         .group_by(agg.c.b)
     )
     pts: list[dict[int, float]] = [{} for _ in metrics]
