@@ -72,8 +72,9 @@ def test_step_before_reset():
 
 def test_gym_make_info_and_restart(btc15, tmp_path):
     store = tmp_path / "s.sqlite"
-    # half the usual speed: the first step must come within the candle after reset, or it is `late`
-    with ReplayServer(btc15, start_index=300, speed=SPEED / 2) as server:
+    # a quarter of the usual speed: the first step must come within the candle after reset, or it is
+    # `late`, and the restart below must finish within one candle (both take longer on a loaded machine)
+    with ReplayServer(btc15, start_index=300, speed=SPEED / 4) as server:
         env = gym.make("TradeReady-Live-v0", symbol="BTCUSDT", timeframe="15m", feed_config=feed_config(server),
                        clock=server.clock.now_ms, store=store, step_timeout_s=10, **SMALL)
         try:
@@ -139,7 +140,9 @@ def test_faults_never_miss_or_double_a_decision(btc15, tmp_path):
     warm = make_historical_env("BTCUSDT", data=btc15, timeframe="15m", **SMALL)
     warm.reset(options={"start_index": 100})
     warm.step(1)
-    with ReplayServer(btc15, start_index=s, speed=SPEED, faults=faults) as server:
+    # a third of the usual speed (deadlines scale with it): every decision must come within its candle,
+    # so that each one is an `agent` step even when the machine is busy
+    with ReplayServer(btc15, start_index=s, speed=SPEED / 3, faults=faults) as server:
         env = LiveTradingEnv("BTCUSDT", timeframe="15m", feed_config=feed_config(server), clock=server.clock.now_ms,
                              store=tmp_path / "f.sqlite", step_timeout_s=10, **SMALL)
         try:
