@@ -215,6 +215,18 @@ def main() -> None:
     assert vtracker._writer is not None
     vtracker._writer.queue.clear()
     vtracker.close()
+    # a vector env's trace is rebuilt on the writer thread: replay of the episode in a one-env copy
+    from tradeready_gym.tracking.tracker import _VectorCapture, _VectorReplay
+
+    venv.step(vec_actions[length - 1])  # the terminal step, logged
+    replay = _VectorReplay.of(venv)
+    assert isinstance(replay, _VectorReplay)
+    vcap = _VectorCapture(replay, venv._tr_log, len(venv._tr_log) - 1, 0, length, int(venv._core.state.start[0]))
+    vcap.encode({"episode": 1})  # builds the one-env copy (once per run)
+    t0 = time.thread_time()
+    for _ in range(5):
+        vcap.encode({"episode": 1})
+    vector_trace_us = (time.thread_time() - t0) / 5 * 1e6
     gc.enable()
     per_episode_us = report_us + writer_us
 
@@ -247,6 +259,8 @@ def main() -> None:
             "tracker_env_thread_reset_hook_us": reset_hook_us,
             "tracker_env_thread_pct_of_env_time": 100.0 * report_us / (episode_s * 1e6),
             "vector_env_thread_us_per_episode": vector_hook_us,
+            "vector_trace_encode_us_with_replay": vector_trace_us,
+            "vector_writer_trace_us_per_episode": encodes_per_episode * vector_trace_us,
             "tracker_env_thread_us_per_episode_without_capture": report_rows_us,
             "writer_rows_us_per_episode": writer_rows_us,
             "trace_encode_us": encode_us,

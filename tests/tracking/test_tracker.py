@@ -287,23 +287,27 @@ def test_vector_env_records_sampled_traces(home: Path, small_market, mode: str) 
     the episode the env played (its equity after every step, its decision times and fills)."""
     n, length = 3, 12
     venv = make_historical_vector_env(n, data=small_market, episode_length=length, autoreset_mode=mode,
-                                      random_start=True, track_training=False)
+                                      random_start=True, track_training=False, info_details=True)
     tracker = attach_tracker(venv, TrainingTracker(trace_every=4, flush_interval_s=0.05))
     venv.reset(seed=3)
     rng = np.random.default_rng(5)
     pending = np.zeros(n, dtype=bool)  # next_step: the step after the end resets the env
     cur: list[list[float]] = [[] for _ in range(n)]
+    cur_fills: list[list[dict]] = [[] for _ in range(n)]
     played: list[tuple[int, list[float]]] = []  # (env index, equity after each step), in episode order
+    played_fills: list[list[dict]] = []
     for _ in range(60):
         _, _, te, tr, info = venv.step(rng.integers(3, size=n))
         last = info["final_info"] if mode == "same_step" and "final_info" in info else info
         for i in range(n):
             if not pending[i]:
                 cur[i].append(float(last["equity"][i]))
+                cur_fills[i] += last["details"][i]["filled_orders"]
         done = te | tr
         for i in np.flatnonzero(done):
             played.append((int(i), cur[i]))
-            cur[i] = []
+            played_fills.append(cur_fills[i])
+            cur[i], cur_fills[i] = [], []
         pending = done if mode == "next_step" else np.zeros(n, dtype=bool)
     venv.close()
     store = Store(home / "tracking.sqlite")
@@ -332,6 +336,8 @@ def test_vector_env_records_sampled_traces(home: Path, small_market, mode: str) 
         held = tr["position"][:, 0]
         assert (np.abs(np.diff(held)) > 0).sum() <= len(tr["fills"])
         assert (len(tr["fills"]) > 0) == (e["trades"] > 0)
+        assert tr["fills"] == played_fills[k - 1]  # the fills the env reported, in order
+    assert sum(len(played_fills[k - 1]) for k in traces) > 0
 
 
 def test_dashboard_replays_a_vector_trace(home: Path, small_market, real_cache) -> None:

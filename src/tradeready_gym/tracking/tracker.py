@@ -739,25 +739,40 @@ class _VectorReplay:
         return self._env
 
     def run(self, start: int, actions: list[Any]) -> tuple[np.ndarray, list[dict[str, Any]]]:
-        """Equity after each step (reset first) and the fills of one episode starting at bar ``start``."""
-        from tradeready_gym.informers.informers import fill_to_dict
+        """Equity after each step (reset first) and the fills of one episode starting at bar ``start``
+        (the fills as in the single env's ``info["filled_orders"]``)."""
+        from tradeready_gym.engine.core import decode_fill_row
 
         with self._lock:
             env = self._one_env()
             core = env._core
             eng = core.engine
-            mask = np.ones(1, dtype=bool)
-            core.reset_envs(mask, np.array([start], dtype=np.int64))
+            core.reset_envs(np.ones(1, dtype=bool), np.array([start], dtype=np.int64))
             equity = np.empty(len(actions) + 1, dtype=np.float64)
-            equity[0] = float(eng.equity[0])
+            eq, n_fills = eng.equity, eng.step_fill_count
+            equity[0] = eq.item(0)
             fills: list[dict[str, Any]] = []
-            from tradeready_gym.timeframes import format_iso as iso
-
+            feed = core.feed
+            symbols = tuple(feed.symbols)
+            close_iso, open_iso, _ = feed.lists()
+            table = eng.fill_table[0]
+            fused = core._fused
+            validate = core.action_scheme.validate
+            obs = np.empty(core._obs_shape, dtype=np.float32)
             for k, a in enumerate(actions, 1):
-                core.step(np.asarray(a)[None, ...], None, with_infos=False)
-                equity[k] = float(eng.equity[0])
-                if int(eng.step_fill_count[0]):
-                    fills.extend(fill_to_dict(f, iso) for f in eng.last_fills(0))
+                batch = np.asarray(a)[None, ...]
+                if fused is not None:  # the compiled step, without the batch step's fresh arrays
+                    code = fused.step(validate(batch), obs, None)
+                    if code:
+                        core._raise_step(code, None)
+                else:
+                    core.step(batch, None, with_infos=False)
+                equity[k] = eq.item(0)
+                nf = int(n_fills.item(0))
+                for r in range(nf):
+                    sym, side, qty, price, fee, kind, bar, at_close, _, _ = decode_fill_row(table[r].tolist())
+                    fills.append({"symbol": symbols[sym], "side": side, "quantity": qty, "price": price, "fee": fee,
+                                  "time": (close_iso if at_close else open_iso)[bar], "kind": kind})
             return equity, fills
 
 
