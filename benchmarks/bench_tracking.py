@@ -184,7 +184,9 @@ def main() -> None:
     t0 = time.thread_time()
     writer.drain()
     writer_rows_us = (time.thread_time() - t0) / k * 1e6
-    capture = tracker._last_capture[1]
+    last = tracker._last_capture
+    assert last is not None
+    capture = last[1]
     t0 = time.thread_time()
     for _ in range(20):
         capture.encode({"episode": 1})
