@@ -379,3 +379,30 @@ def test_dashboard_replays_a_vector_trace(home: Path, small_market, real_cache) 
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_make_vec_and_sb3_vec_env_runs_have_traces(home: Path, real_cache) -> None:
+    """The vector envs users get (``gymnasium.make_vec``, ``make_sb3_vec_env``) record traces too."""
+    import gymnasium as gym
+
+    from tradeready_gym.envs.sb3 import make_sb3_vec_env
+
+    kw = {"start_time": "2024-01-01", "end_time": "2024-03-01", "episode_length": 20}
+    venv = gym.make_vec("TradeReady-BTC-v0", num_envs=2, **kw)
+    venv.reset(seed=0)
+    for _ in range(45):
+        venv.step(np.array([1, 2]))
+    venv.close()
+    sb3 = make_sb3_vec_env("TradeReady-BTC-v0", num_envs=2, **kw)
+    sb3.reset()
+    for _ in range(45):
+        sb3.step(np.array([1, 2]))
+    sb3.close()
+    store = Store(home / "tracking.sqlite")
+    runs = store.list_runs()
+    assert len(runs) == 2
+    for run in runs:
+        assert run["episodes_completed"] == 4
+        reasons = {t["episode"]: t["reasons"] for t in store.traces(run["id"])}
+        assert "first" in reasons[1] and "last" in reasons[4], (run["config"].get("env_class"), reasons)
+        assert store.trace(run["id"], 4)["equity"].shape == (21,)  # type: ignore[index]
