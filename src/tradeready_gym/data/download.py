@@ -399,6 +399,7 @@ def download(
     progress: bool = True,
     now: object | None = None,
     client: httpx.Client | None = None,
+    on_progress: Callable[[str, str, int, int], None] | None = None,
 ) -> list[DownloadResult]:
     """Fetch the candles of ``symbols`` at ``timeframe`` for ``[start, end)`` into the cache.
 
@@ -420,6 +421,9 @@ def download(
         progress: show a tqdm progress bar on stderr.
         now: the current time (default: the clock); decides which candles are closed.
         client: an ``httpx.Client`` to use (default: a new one).
+        on_progress: called as ``on_progress(symbol, timeframe, done, total)`` whenever the number of
+            requests (dump files and REST ranges) of a symbol planned or done changes; lets a caller
+            draw its own progress display (the command line passes ``progress=False`` and a rich one).
 
     Returns:
         One `DownloadResult` per symbol.
@@ -460,7 +464,8 @@ def download(
         for sym in names:
             results.append(
                 _download_one(
-                    cache, sym, timeframe, iv, s, e, now_ns, vision, rest, progress=progress, tqdm=tqdm
+                    cache, sym, timeframe, iv, s, e, now_ns, vision, rest, progress=progress, tqdm=tqdm,
+                    on_progress=on_progress,
                 )
             )
     finally:
@@ -481,6 +486,7 @@ def _download_one(
     *,
     progress: bool,
     tqdm: Any,
+    on_progress: Callable[[str, str, int, int], None] | None = None,
 ) -> DownloadResult:
     todo = cache.missing(symbol, timeframe, start, end)
     pieces: list[_Piece] = []  # verified, not yet written
@@ -489,6 +495,18 @@ def _download_one(
     any_rows = False
     not_published: list[str] = []
     bar = tqdm(total=0, desc=f"{symbol} {timeframe}", unit="file", disable=not progress, leave=False)
+    counts = [0, 0]  # done, total
+
+    def tick(done: int = 0, total: int = 0) -> None:
+        bar.total += total
+        if total:
+            bar.refresh()
+        if done:
+            bar.update(done)
+        counts[0] += done
+        counts[1] += total
+        if on_progress is not None:
+            on_progress(symbol, timeframe, counts[0], counts[1])
 
     def flush() -> None:
         nonlocal written
@@ -516,15 +534,14 @@ def _download_one(
             rest_ranges: list[tuple[int, int]] = [(a, b)]
             if vision is not None:
                 tasks = _vision_tasks(a, b, now)
-                bar.total += len(tasks)
-                bar.refresh()
+                tick(total=len(tasks))
                 done: list[tuple[int, int]] = []
                 for kind, p0, p1 in tasks:
                     url = (vision.monthly_url if kind == "monthly" else vision.daily_url)(
                         symbol, timeframe, p0
                     )
                     md = vision.fetch(url, symbol, timeframe)
-                    bar.update(1)
+                    tick(done=1)
                     if md is None:
                         not_published.append(url)
                         continue
@@ -533,11 +550,11 @@ def _download_one(
                 rest_ranges = missing_ranges(done, a, b)
             if rest is not None:
                 for r0, r1 in rest_ranges:
-                    bar.total += 1
+                    tick(total=1)
                     md, cut = rest.fetch(
                         symbol, timeframe, r0, r1, now=now, on_page=lambda n: bar.set_postfix(rows=n)
                     )
-                    bar.update(1)
+                    tick(done=1)
                     if cut > r0:
                         add(_Piece(md, (r0, cut), f"{rest.base_url}/api/v3/klines"))
     except BaseException:
