@@ -104,6 +104,11 @@ def replay(
 
     Prints one JSON line with the URLs; point LiveTradingEnv(binance_ws_url=..., binance_rest_url=...,
     speed=...) or `tradeready deploy --ws-url ... --rest-url ... --speed ...` at them.
+
+    \b
+    Examples:
+      tradeready live replay BTCUSDT --timeframe 1m --start 2024-03-01 --speed 600
+      tradeready live replay BTCUSDT ETHUSDT -t 1h --start 2024-03-01 --port 9443 --duration 60
     """
 
     def go() -> None:
@@ -158,7 +163,13 @@ def replay(
 def sessions(
     store: Annotated[Path | None, typer.Option(help="Store file (default $TRADEREADY_HOME/live.sqlite).")] = None,
 ) -> None:
-    """List the stored paper sessions (JSON lines: name, status, steps, equity)."""
+    """List the stored paper sessions (JSON lines: name, status, steps, equity).
+
+    \b
+    Examples:
+      tradeready live sessions
+      tradeready live sessions --store ./live.sqlite
+    """
 
     def go() -> None:
         from tradeready_gym.live.store import PaperStore

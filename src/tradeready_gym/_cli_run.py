@@ -47,7 +47,13 @@ def episode(
     download: Annotated[bool, typer.Option("--download", help="Download missing candles from Binance.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Run one episode on real candles with a baseline policy and print its metrics."""
+    """Run one episode on real candles with a baseline policy and print its metrics.
+
+    \b
+    Examples:
+      tradeready episode TradeReady-BTC-v0 --start 2024-01-01 --end 2024-07-01 --policy buy
+      tradeready episode TradeReady-Portfolio-v0 --symbols BTCUSDT,ETHUSDT -t 4h --json
+    """
     import tradeready_gym  # noqa: F401  (registers the ids)
     from tradeready_gym.envs.episode import run_episode
 

@@ -66,7 +66,13 @@ def list_runs(
     limit: Annotated[int, typer.Option(help="At most this many runs (newest first).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List the runs, newest first."""
+    """List the runs, newest first.
+
+    \b
+    Examples:
+      tradeready runs list
+      tradeready runs list --status finished --limit 10 --json
+    """
     if status is not None and status not in ("running", "finished", "failed", "stale"):
         _fail(f"--status {status!r} is not allowed; allowed: running, finished, failed, stale")
     if limit < 1:
@@ -102,7 +108,13 @@ def show(
     episodes: Annotated[int, typer.Option(help="Show the last N episodes.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
-    """Show one run: settings, summary, last episodes, scalars and traces."""
+    """Show one run: settings, summary, last episodes, scalars and traces.
+
+    \b
+    Examples:
+      tradeready runs show 3f2a
+      tradeready runs show 3f2a --episodes 5 --json
+    """
     s = _open(store)
     rid = _resolve(s, run)
     info = s.get_run(rid)
@@ -149,7 +161,13 @@ def export(
     what: Annotated[str, typer.Option(help="episodes or scalars.")] = "episodes",
     store: StoreOpt = None,
 ) -> None:
-    """Write a run's episodes (or scalars) to a CSV or Parquet file."""
+    """Write a run's episodes (or scalars) to a CSV or Parquet file.
+
+    \b
+    Examples:
+      tradeready runs export 3f2a
+      tradeready runs export 3f2a --what scalars --format parquet --out scalars.parquet
+    """
     if fmt not in ("csv", "parquet"):
         _fail(f"--format {fmt!r} is not allowed; allowed: csv, parquet")
     if what not in ("episodes", "scalars"):
@@ -179,7 +197,13 @@ def sync(
     api_key: Annotated[str | None, typer.Option(help="Platform API key (default: $TRADEREADY_API_KEY).")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """Deliver every report still in the outbox to the platform now (exactly once per row)."""
+    """Deliver every report still in the outbox to the platform now (exactly once per row).
+
+    \b
+    Examples:
+      tradeready runs sync
+      tradeready runs sync --base-url http://127.0.0.1:8000 --api-key KEY
+    """
     from tradeready_gym.tracking.remote import sync_outbox
 
     key = api_key or os.environ.get("TRADEREADY_API_KEY")

@@ -114,7 +114,13 @@ def run_warmup(progress: Callable[[str, float], None] | None = None) -> float:
 def warmup(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the total time."),
 ) -> None:
-    """Compile every numba kernel once (cached afterwards), so the first env step of later runs is fast."""
+    """Compile every numba kernel once (cached afterwards), so the first env step of later runs is fast.
+
+    \b
+    Examples:
+      tradeready warmup
+      tradeready warmup --quiet
+    """
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     def show(name: str, seconds: float) -> None:

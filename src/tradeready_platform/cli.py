@@ -39,7 +39,13 @@ def serve(
     data_dir: Annotated[str | None, typer.Option(help="Candle cache (default TRADEREADY_DATA_DIR)")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
-    """Run the platform server (FastAPI + uvicorn); migrations are applied at start."""
+    """Run the platform server (FastAPI + uvicorn); migrations are applied at start.
+
+    \b
+    Examples:
+      tradeready serve
+      tradeready serve --port 8080 --database-url postgresql+psycopg://user:pw@127.0.0.1/tradeready
+    """
     settings = _settings(database_url, host=host, port=port, data_dir=data_dir)
     import uvicorn
 
@@ -59,7 +65,13 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Label of the key")] = "default",
     database_url: DbOpt = None,
 ) -> None:
-    """Create an API key (and an account unless --account-id is given); prints the key once."""
+    """Create an API key (and an account unless --account-id is given); prints the key once.
+
+    \b
+    Examples:
+      tradeready keys create --display-name alice
+      tradeready keys create --account-id 1 --name laptop
+    """
     from tradeready_platform.db import Database
     from tradeready_platform.errors import ApiError
     from tradeready_platform.services.accounts import AccountService
@@ -84,7 +96,12 @@ def keys_list(
     account_id: Annotated[int, typer.Option(help="Account whose keys to list")],
     database_url: DbOpt = None,
 ) -> None:
-    """List an account's keys (prefixes only)."""
+    """List an account's keys (prefixes only).
+
+    \b
+    Examples:
+      tradeready keys list --account-id 1
+    """
     from tradeready_platform.db import Database
     from tradeready_platform.services.accounts import AccountService
 
@@ -103,7 +120,12 @@ def keys_revoke(
     account_id: Annotated[int, typer.Option(help="Owner of the key")],
     database_url: DbOpt = None,
 ) -> None:
-    """Revoke a key (a running server drops it on its next restart, or at once when revoked over the API)."""
+    """Revoke a key (a running server drops it on its next restart, or at once when revoked over the API).
+
+    \b
+    Examples:
+      tradeready keys revoke 3 --account-id 1
+    """
     from tradeready_platform.db import Database
     from tradeready_platform.errors import ApiError
     from tradeready_platform.services.accounts import AccountService

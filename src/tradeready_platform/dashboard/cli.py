@@ -97,7 +97,13 @@ def dashboard(
     refresh: float = typer.Option(5.0, help="How often the pages poll for new episodes, seconds."),
     open_browser: bool = typer.Option(False, "--open", help="Open the dashboard in the web browser."),
 ) -> None:
-    """Open the training dashboard over the local tracking store (loopback only, no key)."""
+    """Open the training dashboard over the local tracking store (loopback only, no key).
+
+    \b
+    Examples:
+      tradeready dashboard
+      tradeready dashboard --port 8060 --open
+    """
     try:
         serve_local(store, host=host, port=port, data_dir=data_dir, refresh_s=refresh, open_browser=open_browser)
     except ConfigError as exc:
