@@ -311,7 +311,8 @@ def markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
     lines = [
         f"Run {meta['finished_utc']} on {meta['machine']['cpu']} ({meta['machine']['cpus']} CPUs), "
-        f"{meta['repeats']} interleaved repeat(s), {meta['seconds']} s of stepping per measurement, "
+        f"{meta['repeats']} interleaved repeat(s), {meta['seconds']} s of stepping per measurement "
+        "(single envs: CPU time of the worker process; vector env: wall time), "
         f"BTCUSDT 1h {meta['start']} .. {meta['end']}, {meta['window']}-bar window, seeded random actions"
         f"{' (quick run)' if meta['quick'] else ''}; tradeready-gym at commit "
         f"{(meta['source']['commit'] or 'unknown')[:10]}{' + uncommitted changes in src/' if meta['source']['src_dirty'] else ''}.",

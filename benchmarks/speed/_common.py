@@ -171,7 +171,7 @@ def time_steps(
     seed: int,
     block: int = 512,
 ) -> dict[str, float]:
-    """Step with seeded random actions for about ``seconds`` of measured time.
+    """Step with seeded random actions for about ``seconds`` of measured CPU time (process time).
 
     Only the stepping itself is timed: when an episode ends the clock stops, the env is reset, and
     the clock starts again, so episode length does not mix reset cost into steps/s. The actions are
@@ -190,7 +190,9 @@ def time_steps(
     steps = 0
     ended = 0
     offset = 0
-    clock = time.perf_counter
+    # CPU time of this (single-threaded) process: on a shared machine, wall time would also count
+    # the time other processes held the core
+    clock = time.process_time
     while total < seconds:
         chunk = actions[offset : offset + block]
         offset = (offset + block) % len(actions)
