@@ -1,6 +1,6 @@
 """Curves downsampled by the database (`service._episode_series_sql`) against a direct computation.
 
-A real SQLite tracking store holds one run with gaps in its episode numbers, missing values (also at
+A real SQLite tracking store (and a PostgreSQL copy of it, when PostgreSQL is configured) holds one run with gaps in its episode numbers, missing values (also at
 the first and last episode), integer ties and a constant column. The database's min/max buckets must
 keep exactly the points the documented definition keeps, computed here with numpy over every row; for
 contiguous episodes without missing values they must equal the in-memory `minmax_indices`.
@@ -9,17 +9,23 @@ contiguous episodes without missing values they must equal the in-memory `minmax
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from tradeready_platform.dashboard import service
 from tradeready_platform.dashboard.downsample import minmax_indices
 
 from .seeding import episode_rows, seed_run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
+from platform_support import database_url
 
 METRICS = ["roi_pct", "sharpe", "trades", "length", "excess_roi_pct"]
 
@@ -38,6 +44,27 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     st.record_episodes(gappy, rows, total_steps=rows[-1]["global_step"], heartbeat=False)
     st.close()
     return {"url": f"sqlite:///{path}", "contiguous": contiguous, "gappy": gappy, "rows": rows}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, store: dict[str, Any],
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The store's URL, or a fresh PostgreSQL database holding a copy of its runs and episodes."""
+    if request.param == "sqlite":
+        yield store["url"]
+        return
+    from tradeready_gym.tracking.models import Base, Episode, Run
+
+    with database_url("postgresql", tmp_path_factory.mktemp("pg")) as url:
+        src, dst = create_engine(store["url"]), create_engine(url)
+        Base.metadata.create_all(dst, tables=[Run.__table__, Episode.__table__])
+        with src.connect() as a, dst.begin() as b:
+            for table in (Run.__table__, Episode.__table__):
+                rows = [dict(r._mapping) for r in a.execute(select(table))]
+                b.execute(table.insert(), rows)
+        src.dispose()
+        dst.dispose()
+        yield url
 
 
 def _y(r: dict[str, Any], m: str) -> float | None:
@@ -85,8 +112,8 @@ def reference(rows: list[dict[str, Any]], m: str, x: str, max_points: int) -> tu
 
 @pytest.mark.parametrize("x", ["episode", "step", "time"])
 @pytest.mark.parametrize("max_points", [50, 401, 2000])
-def test_database_buckets_equal_the_definition(store, x, max_points):
-    engine = create_engine(store["url"])
+def test_database_buckets_equal_the_definition(store, db_url, x, max_points):
+    engine = create_engine(db_url)
     with Session(engine) as s:
         got = service._episode_series_sql(s, store["gappy"], METRICS, x, max_points)
     engine.dispose()
@@ -103,9 +130,9 @@ def test_database_buckets_equal_the_definition(store, x, max_points):
 
 
 @pytest.mark.parametrize("max_points", [4, 100, 2000])
-def test_contiguous_run_keeps_the_points_of_minmax_indices(store, max_points):
+def test_contiguous_run_keeps_the_points_of_minmax_indices(store, db_url, max_points):
     rows = episode_rows(4321, 11)
-    engine = create_engine(store["url"])
+    engine = create_engine(db_url)
     with Session(engine) as s:
         got = service._episode_series_sql(s, store["contiguous"], ["roi_pct", "reward_sum"], "episode", max_points)
         short = service._episode_series_sql(s, store["contiguous"], ["roi_pct"], "episode", 2000)
