@@ -223,15 +223,19 @@ def test_replay_one_candle_per_bar_one_marker_per_fill(ctx, local_url, seeded):
 # Counts the run page's /updates polls in the page itself: each poll's start records the last episode the
 # ROI chart shows at that moment. Polls run one after another (the next starts an interval after the
 # previous one was processed), so this needs no wall-clock assumption.
+# ``__inflight`` counts unanswered API calls: 0, seen from a later task, means no poll is being processed
+# (a poll's API calls follow each other with only microtasks in between).
 _COUNT_POLLS = """() => {
     window.__polls = [];
+    window.__inflight = 0;
     const api = TR.api;
     TR.api = function (path) {
         if (String(path).endsWith('/updates')) {
             const xs = TR.charts.roi_pct.data[0];
             window.__polls.push(xs.length ? xs[xs.length - 1] : null);
         }
-        return api.apply(this, arguments);
+        window.__inflight += 1;
+        return api.apply(this, arguments).finally(() => { window.__inflight -= 1; });
     };
 }"""
 
@@ -269,6 +273,7 @@ def test_live_episode_appears_within_one_refresh_and_polling_pauses_when_hidden(
         page.wait_for_timeout(int(REFRESH_S * 1000 * 4))  # a window with no poll (a slow machine only tests less)
         assert page.evaluate("window.__polls.length") == n_hidden, "polled while hidden"
         assert page.evaluate("TR.state.run.cursor") == new_ep
+        page.wait_for_function("() => window.__inflight === 0", timeout=WAIT_MS)  # no poll still running
         # the poll on becoming visible starts at once (synchronously in the visibilitychange handler)
         assert page.evaluate("""() => {
             window.__vis = 'visible';
