@@ -159,8 +159,6 @@ def test_run_page_charts_equal_api_and_python_smoothing(ctx, local_url, seeded):
         f"() => document.querySelector('#ep-table tbody tr').querySelectorAll('td')[5].innerText.trim() === {f'{best:+.2f}%'!r}",
         timeout=WAIT_MS,
     )
-    # best episodes link to the replay when traced
-    assert page.locator("#best-table a, #worst-table a, #ep-table a").count() >= 0
     page.set_viewport_size({"width": 420, "height": 900})
     page.wait_for_function(FITS, timeout=WAIT_MS)
     screenshot(page, "run-420x900")
