@@ -115,7 +115,8 @@
         series: [
           { label: xLabel(m) },
           { label: "raw", stroke: TR.hexAlpha(PRIMARY, 0.28), width: 1, points: { show: false } },
-          { label: "smoothed", stroke: PRIMARY, width: 2, points: { show: false } },
+          // a run of a few episodes has no line to draw yet: its points are shown instead
+          { label: "smoothed", stroke: PRIMARY, width: 2, points: { show: st.curves[m].x.length <= 20 } },
         ],
         axes: [{ values: xLabel(m) === "time" ? undefined : TR.fmtAxis }, { size: 64, values: TR.fmtAxis }],
         cursor: { sync: { key: "run-" + runId } },
