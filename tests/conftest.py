@@ -44,6 +44,16 @@ def tradeready_home(tmp_path_factory: pytest.TempPathFactory):
             os.environ["TRADEREADY_HOME"] = old
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    """In CI (``CI=true``) a skipped test fails: a missing extra, browser or database must not pass quietly."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI", "").lower() == "true" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {report.longrepr}"
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Path of the shared real-candle folder (raw/, binance-vision/)."""
