@@ -1137,23 +1137,28 @@ class TrainingTracker:
             capture = _SingleCapture(core.feed.market, start, history.equity_curve(), history.fills)
             ep = self.episodes + 1
             self._last_capture = (ep, capture)
-            # only a possible "first", "every_k", "best" or "worst" trace goes to the writer (the same
-            # rule the writer applies); the newest episode is kept here for the "last" trace
-            roi = metrics.get("roi_pct")
-            keep = ep == 1 or (self.trace_every > 0 and ep % self.trace_every == 0)
-            if roi is not None and roi == roi:
-                if roi > self._best:
-                    self._best = roi
-                    keep = True
-                if roi < self._worst:
-                    self._worst = roi
-                    keep = True
-            if not keep:
+            if not self._trace_candidate(ep, metrics.get("roi_pct")):
                 capture = None
         end = int(core.engine.t[0])
         feed = core.feed
         self._report(0, metrics, int(times[start]), int(times[end]), terminated, truncated, capture,
                      (feed.time_iso(start), feed.time_iso(end)))
+
+    def _trace_candidate(self, ep: int, roi: Any) -> bool:
+        """Whether episode ``ep`` may be a sampled trace ("first", "every_k", "best" or "worst").
+
+        Only candidates go to the writer (which applies the same rule); the newest episode is kept
+        apart for the "last" trace. Updates the best and worst ROI seen so far.
+        """
+        keep = ep == 1 or (self.trace_every > 0 and ep % self.trace_every == 0)
+        if roi is not None and roi == roi:
+            if roi > self._best:
+                self._best = roi
+                keep = True
+            if roi < self._worst:
+                self._worst = roi
+                keep = True
+        return keep
 
     def _on_vector_episodes(self, venv: Any, idx: np.ndarray, metrics: dict[str, np.ndarray],
                            terminated: np.ndarray, truncated: np.ndarray) -> None:
@@ -1183,16 +1188,7 @@ class TrainingTracker:
                 capture = _VectorCapture(replay, action_log, len(action_log), i, int(row.get("length", 0)), a)
                 ep = self.episodes + 1
                 self._last_capture = (ep, capture)
-                roi = row.get("roi_pct")
-                keep = ep == 1 or (self.trace_every > 0 and ep % self.trace_every == 0)
-                if roi is not None and roi == roi:
-                    if roi > self._best:
-                        self._best = roi
-                        keep = True
-                    if roi < self._worst:
-                        self._worst = roi
-                        keep = True
-                if not keep:
+                if not self._trace_candidate(ep, row.get("roi_pct")):
                     capture = None
             self._report(i, row, int(times[a]), int(times[b]), terms[j], truncs[j], capture,
                          (feed.time_iso(a), feed.time_iso(b)))
