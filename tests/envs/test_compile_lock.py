@@ -52,7 +52,12 @@ def test_processes_starting_together_compile_each_kernel_once(tmp_path):
     cache = tmp_path / "numba-cache"
     cache.mkdir()
     procs = [_start(cache) for _ in range(3)]
-    outs = [p.communicate(timeout=1500) for p in procs]
+    # read every child's pipes at once: a child blocked on a full pipe while holding the compile lock
+    # would otherwise stall the others waiting for that lock
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(procs)) as pool:
+        outs = list(pool.map(lambda p: p.communicate(timeout=1500), procs))
     for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
     results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
