@@ -93,6 +93,13 @@ def run_warmup(progress: Callable[[str, float], None] | None = None) -> float:
 
     ``progress(name, seconds)`` is called after each env kind.
     """
+    from tradeready_gym._jit import compiling_in_this_thread
+
+    with compiling_in_this_thread():
+        return _run_warmup(progress)
+
+
+def _run_warmup(progress: Callable[[str, float], None] | None) -> float:
     from tradeready_gym.data.synthetic import generate_synthetic
     from tradeready_gym.features import FEATURES, compute_features
 

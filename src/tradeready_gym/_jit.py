@@ -25,6 +25,22 @@ the cache again. Several processes starting at once on a fresh machine (SubprocV
 AsyncVectorEnv, Ray workers, a test run with several workers) therefore compile each kernel once:
 the others wait for the lock and load what the first one saved.
 
+Compiling in the background. Kernels (not helpers) are compiled for the argument types of their
+first call, which takes seconds (about 10 s for the single env's fused step on two cores, 20 s
+for the threaded vector step). So that the first ``step()`` does not wait for it, a call whose
+compiled code is neither in memory nor in numba's cache queues the compile on one background
+thread (``tradeready-compile``) and runs, meanwhile, the *same Python body* uncompiled
+(`interpreted`: the compiled functions it calls are interpreted too), or, for a threaded kernel,
+the compiled code of its serial twin when that is ready. The results are the same bit for bit
+(`tests/envs/test_jit_background.py` runs every env kind both ways); only the speed differs
+(a single-env step takes about 0.25 ms uncompiled instead of 3 us). Once the compile is done,
+the next call runs the compiled code. At interpreter exit, queued compiles are finished first,
+so that the next run loads them from the cache. ``TRADEREADY_JIT`` chooses the behaviour:
+``background`` (the default), ``wait`` (every call waits for its compile, as numba does) or
+``interpret`` (nothing is compiled: for debugging with pdb, slow). `compiling_in_this_thread`
+makes the calls of one block wait (``tradeready warmup`` uses it); `wait_for_compiles` waits
+for the queued compiles (benchmarks use it before timing).
+
 The first compile of a process logs one INFO line on the ``tradeready_gym`` logger saying that the
 kernels are compiling and roughly how long it takes; each finished compile is logged at DEBUG with
 its time. ``tradeready warmup`` compiles every kernel ahead (`tradeready_gym._cli_warmup`).
@@ -45,31 +61,43 @@ installed, unchanged library never drops its cache.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
+import queue
 import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
+import numpy as np
 from numba import njit
 
 __all__ = [
     "COMPILE_LOG_PREFIX",
     "FINGERPRINT_NAME",
+    "JIT_MODES",
+    "JIT_MODE_ENV",
     "LOCK_NAME",
     "check_kernel_cache",
     "compile_lock_path",
+    "compiling_in_this_thread",
     "helper",
     "inline",
+    "interpreted",
+    "jit_mode",
     "kernel",
     "kernel_fingerprint",
     "kernel_sources",
     "kernel_twins",
+    "pending_compiles",
+    "wait_for_compiles",
 ]
 
 logger = logging.getLogger("tradeready_gym")
@@ -130,8 +158,15 @@ def _acquire_file_lock() -> Any:
     return lock
 
 
-def _guard(disp: Any) -> Any:
-    """Make ``disp.compile`` take the compile lock before it looks in the cache and compiles."""
+def _guard(disp: Any, *, background: bool = False, stand_in: Any = None) -> Any:
+    """Make ``disp.compile`` take the compile lock before it looks in the cache and compiles.
+
+    With ``background``, a call from Python whose compiled code is neither in memory nor in the
+    cache does not wait for the compile (see "Compiling in the background" in the module
+    docstring): the compile is queued and the call runs ``stand_in``'s compiled code for the same
+    argument types when it has it (the serial twin of a threaded kernel), else the same Python
+    body uncompiled (`interpreted`).
+    """
     original = disp.compile
     name = disp.py_func.__qualname__
 
@@ -139,6 +174,16 @@ def _guard(disp: Any) -> Any:
         depth = getattr(_state, "depth", 0)
         if depth:  # a callee of a compile in progress: the lock is held already
             return original(sig)
+        if background and not getattr(_state, "sync", False):
+            mode = jit_mode()
+            if mode == "interpret":
+                return _interpreted_kernel(disp)
+            if mode == "background":
+                entry = _ready_entry(disp, sig)
+                if entry is not None:
+                    return entry
+                if _queue_compile(disp, sig):
+                    return _stand_in_for(disp, sig, stand_in)
         with _process_lock:
             lock = _acquire_file_lock()
             _state.depth = 1
@@ -155,6 +200,240 @@ def _guard(disp: Any) -> Any:
 
     disp.compile = compile
     return disp
+
+
+# ------------------------------------------------------------------ compiling in the background
+#: Environment variable choosing what a call does when its kernel is not compiled yet:
+#: ``background`` (the default), ``wait`` or ``interpret`` (see the module docstring).
+JIT_MODE_ENV = "TRADEREADY_JIT"
+JIT_MODES = ("background", "wait", "interpret")
+_jobs: queue.Queue[tuple[Any, Any]] = queue.Queue()
+_queued: set[tuple[int, Any]] = set()
+_failed: set[tuple[int, Any]] = set()
+_worker: threading.Thread | None = None
+_queue_lock = threading.Lock()
+_interp: dict[int, Callable[..., Any]] = {}
+
+
+def jit_mode() -> str:
+    """``TRADEREADY_JIT``: ``background`` (default), ``wait`` or ``interpret``; anything else is an error."""
+    mode = os.environ.get(JIT_MODE_ENV, "").strip().lower() or "background"
+    if mode not in JIT_MODES:
+        from tradeready_gym.errors import ConfigError
+
+        raise ConfigError(f"{JIT_MODE_ENV}={mode!r} is not allowed; allowed: {', '.join(JIT_MODES)}")
+    return mode
+
+
+def _args_of(sig: Any) -> tuple[Any, ...]:
+    from numba.core import sigutils
+
+    return tuple(sigutils.normalize_signature(sig)[0])
+
+
+def _ready_entry(disp: Any, sig: Any) -> Any:
+    """The compiled code of ``disp`` for ``sig`` when it is in memory or in numba's cache (loaded
+    here), without waiting: None when it is missing or a compile holds numba's lock."""
+    from numba.core.compiler_lock import global_compiler_lock
+
+    args = _args_of(sig)
+    existing = disp.overloads.get(args)
+    if existing is not None:
+        return existing.entry_point
+    lock = global_compiler_lock._lock  # an RLock; a compile in another thread holds it
+    if not lock.acquire(blocking=False):
+        return None
+    try:
+        existing = disp.overloads.get(args)
+        if existing is not None:
+            return existing.entry_point
+        # what numba's Dispatcher.compile does on a cache hit, without compiling on a miss
+        cres = disp._cache.load_overload(sig, disp.targetctx)
+        if cres is None:
+            return None
+        disp._cache_hits[sig] += 1
+        disp.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        disp.add_overload(cres)
+        return cres.entry_point
+    finally:
+        lock.release()
+
+
+def _queue_compile(disp: Any, sig: Any) -> bool:
+    """Queue the compile of ``disp`` for ``sig`` (once); False when an earlier one failed (the
+    caller then compiles in its own thread, so the error reaches it)."""
+    global _worker
+    key = (id(disp), _args_of(sig))
+    with _queue_lock:
+        if key in _failed:
+            return False
+        if key not in _queued:
+            _queued.add(key)
+            _jobs.put((disp, sig))
+            _first_compile_log(disp.py_func.__qualname__)
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_compile_jobs, name="tradeready-compile", daemon=True)
+            _worker.start()
+            atexit.register(_finish_at_exit)
+    return True
+
+
+def _finish_at_exit() -> None:
+    """At interpreter exit, let queued compiles finish (so the next run loads them from the cache)."""
+    n = pending_compiles()
+    if n:
+        logger.info("finishing %d kernel compile(s) before exit so that later runs load them from the cache", n)
+        try:
+            wait_for_compiles()
+        except KeyboardInterrupt:
+            pass
+
+
+def _compile_jobs() -> None:
+    _state.sync = True
+    while True:
+        disp, sig = _jobs.get()
+        key = (id(disp), _args_of(sig))
+        try:
+            disp.compile(sig)
+        except Exception as exc:  # the next call compiles in the caller's thread and raises it there
+            logger.debug("background compile of %s failed: %s", disp.py_func.__qualname__, exc)
+            with _queue_lock:
+                _failed.add(key)
+        finally:
+            with _queue_lock:
+                _queued.discard(key)
+            _jobs.task_done()
+
+
+@contextmanager
+def compiling_in_this_thread() -> Iterator[None]:
+    """Within the block, calls in this thread wait for their compile (as ``TRADEREADY_JIT=wait``)."""
+    old = getattr(_state, "sync", False)
+    _state.sync = True
+    try:
+        yield
+    finally:
+        _state.sync = old
+
+
+def pending_compiles() -> int:
+    """How many kernel compiles are queued or running in the background."""
+    with _queue_lock:
+        return len(_queued)
+
+
+def wait_for_compiles(timeout: float | None = None) -> bool:
+    """Wait until every queued background compile has finished; False when ``timeout`` (seconds)
+    passed first."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while pending_compiles():
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _after_fork() -> None:  # the worker thread does not exist in a forked child
+    global _worker, _jobs, _queue_lock
+    _worker = None
+    _jobs = queue.Queue()
+    _queue_lock = threading.Lock()
+    _queued.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _stand_in_for(disp: Any, sig: Any, stand_in: Any) -> Any:
+    if stand_in is not None:
+        compiled = stand_in.overloads.get(_args_of(sig))
+        if compiled is not None:
+            return compiled.entry_point
+    return _interpreted_kernel(disp)
+
+
+def _boxed(value: Any) -> Any:
+    """A kernel's result as numba returns it to Python: numpy scalars as Python scalars."""
+    if isinstance(value, tuple):
+        return tuple(_boxed(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+_interp_kernels: dict[int, Callable[..., Any]] = {}
+
+
+def _interpreted_kernel(disp: Any) -> Callable[..., Any]:
+    """`interpreted` for a call from Python: results boxed as the compiled kernel boxes them."""
+    fn = _interp_kernels.get(id(disp))
+    if fn is None:
+        body = interpreted(disp)
+
+        def fn(*args: Any) -> Any:
+            return _boxed(body(*args))
+
+        _interp_kernels[id(disp)] = fn
+    return fn
+
+
+class _InterpretedModule:
+    """A library module seen by `interpreted` code: its compiled functions are interpreted."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        value = _interpreted_value(getattr(self._module, name))
+        setattr(self, name, value)
+        return value
+
+
+_interp_modules: dict[str, _InterpretedModule] = {}
+
+
+def _interpreted_value(value: Any) -> Any:
+    from numba.core.dispatcher import Dispatcher
+
+    if isinstance(value, Dispatcher):
+        return interpreted(value)
+    if isinstance(value, ModuleType) and value.__name__.startswith("tradeready_gym."):
+        mod = _interp_modules.get(value.__name__)
+        if mod is None:
+            mod = _interp_modules[value.__name__] = _InterpretedModule(value)
+        return mod
+    return value
+
+
+def _global_names(code: CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def interpreted(disp: Any) -> Callable[..., Any]:
+    """The Python body of the compiled function ``disp``, run by the interpreter.
+
+    The compiled functions it calls are replaced by their own interpreted bodies (also through
+    library modules, as in ``K._trade(...)``), so nothing is compiled; ``prange`` is ``range``.
+    The results are those of the compiled code (`tests/test_jit_background.py` runs whole
+    episodes both ways and compares them bit for bit), only slower.
+    """
+    fn = _interp.get(id(disp))
+    if fn is None:
+        py = disp.py_func
+        glb = dict(py.__globals__)
+        fn = FunctionType(py.__code__, glb, py.__name__, py.__defaults__, py.__closure__)
+        fn.__qualname__ = py.__qualname__
+        _interp[id(disp)] = fn  # before the callees: a cycle ends here
+        for name in _global_names(py.__code__):
+            if name in glb:
+                glb[name] = _interpreted_value(glb[name])
+    return fn
 
 
 # ------------------------------------------------------------------------ stale-cache guard
@@ -298,9 +577,10 @@ def _first_compile_log(event_name: str) -> None:
         _logged_first = True
         logger.info(
             "%s (%s): first use with an empty numba cache, roughly 5-30 s per environment kind on two "
-            "cores; cached afterwards (`tradeready warmup` compiles them all ahead)",
+            "cores; %s; cached afterwards (`tradeready warmup` compiles them all ahead)",
             COMPILE_LOG_PREFIX,
             event_name,
+            "meanwhile the same code runs uncompiled (slower)" if jit_mode() == "background" else "steps wait for it",
         )
 
 
@@ -325,13 +605,15 @@ check_kernel_cache()
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, parallel: bool = False, nrt: bool = True,
-           nogil: bool = False) -> Any:
+           nogil: bool = False, stand_in: Any = None) -> Any:
     """Compile a kernel called from Python (cached, guarded by the compile lock).
 
     Args:
         parallel: split ``prange`` loops over threads.
         nrt: False for kernels that never allocate (no reference-counting runtime).
         nogil: release the GIL while running.
+        stand_in: a kernel with the same results whose compiled code a call may run while this
+            one compiles in the background (the serial twin of a threaded kernel).
     """
     opts: dict[str, Any] = {"cache": True}
     if parallel:
@@ -342,7 +624,7 @@ def kernel(fn: Callable[..., Any] | None = None, *, parallel: bool = False, nrt:
         opts.update(_NO_NRT)
 
     def wrap(f: Callable[..., Any]) -> Any:
-        return _guard(njit(**opts)(f))
+        return _guard(njit(**opts)(f), background=True, stand_in=stand_in)
 
     return wrap if fn is None else wrap(fn)
 
@@ -366,7 +648,7 @@ def kernel_twins(fn: Callable[..., Any], *, nrt: bool = True, nogil: bool = Fals
     clone.__module__ = fn.__module__
     clone.__doc__ = fn.__doc__
     clone.__kwdefaults__ = fn.__kwdefaults__
-    threaded = kernel(clone, parallel=True, nrt=nrt, nogil=nogil)
+    threaded = kernel(clone, parallel=True, nrt=nrt, nogil=nogil, stand_in=serial)
     return serial, threaded
 
 

@@ -370,9 +370,12 @@ class FusedStep:
             self._masked = False
         return int(self._kernel(obs.reshape(obs.size), *self._args)[0])
 
-    def single_entry(self, obs_size: int) -> Any:
-        """The compiled serial step for one env's argument types, to call without numba's dispatcher."""
-        return compiled_entry(fused_step, (np.empty(obs_size, np.float32), *self._args))
+    def single_entry(self, obs_size: int) -> tuple[Any, bool]:
+        """``(call, compiled)``: the compiled serial step for one env's argument types, to call
+        without numba's dispatcher, and True; or, while that code compiles in the background
+        (`tradeready_gym._jit`), the dispatcher and False."""
+        call = compiled_entry(fused_step, (np.empty(obs_size, np.float32), *self._args))
+        return call, call is not fused_step
 
     @property
     def args(self) -> tuple[Any, ...]:

@@ -287,7 +287,7 @@ class BatchCore:
             return self._step_one_components
         lay = fused.layout
         size = self.obs_size
-        call = fused.single_entry(size)
+        call, compiled = fused.single_entry(size)
         mkt, state, clock, f64, i64, rows = fused.args
         rec_f = lay.rec_floats[0]
         make_info = self.informer.info_builder(0)  # type: ignore[attr-defined]
@@ -316,7 +316,16 @@ class BatchCore:
                 history.fills.extend(info["filled_orders"])
             return obs, out[0], term, trunc, info
 
-        return single
+        if compiled:
+            return single
+
+        def single_while_compiling(action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+            res = single(action)
+            if fused.single_entry(size)[1]:
+                self._single = None  # compiled meanwhile: the next step binds the compiled code
+            return res
+
+        return single_while_compiling
 
     def _step_one_components(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         res = self.step(np.asarray(action)[None], with_infos=True)
