@@ -102,6 +102,8 @@ __all__ = [
 
 logger = logging.getLogger("tradeready_gym")
 
+#: Name suffix of the threaded twin of a kernel (`kernel_twins`).
+THREADED_SUFFIX = "_parallel"
 #: The first words of the INFO line logged when a process starts compiling kernels.
 COMPILE_LOG_PREFIX = "compiling numba kernels"
 #: File name of the inter-process compile lock.
@@ -642,9 +644,9 @@ def kernel_twins(fn: Callable[..., Any], *, nrt: bool = True, nogil: bool = Fals
 
     serial = kernel(fn, nrt=nrt, nogil=nogil)
     clone = pytypes.FunctionType(
-        fn.__code__, fn.__globals__, fn.__name__ + "_parallel", fn.__defaults__, fn.__closure__
+        fn.__code__, fn.__globals__, fn.__name__ + THREADED_SUFFIX, fn.__defaults__, fn.__closure__
     )
-    clone.__qualname__ = fn.__qualname__ + "_parallel"
+    clone.__qualname__ = fn.__qualname__ + THREADED_SUFFIX
     clone.__module__ = fn.__module__
     clone.__doc__ = fn.__doc__
     clone.__kwdefaults__ = fn.__kwdefaults__
@@ -663,11 +665,16 @@ def inline(fn: Callable[..., Any]) -> Any:
     return njit(cache=True, inline="always")(fn)
 
 
+def _inline_into_threaded(expr: Any, caller_ir: Any, callee_ir: Any) -> bool:
+    """numba's inlining decision for a `helper` call site: inline it into threaded kernels only."""
+    return str(caller_ir.func_id.func_qualname).endswith(THREADED_SUFFIX)
+
+
 def helper(fn: Callable[..., Any]) -> Any:
     """Compile a helper called only from compiled code (see the module docstring)."""
     from numba.core import types
 
-    disp = njit(cache=True, **_NO_NRT)(fn)
+    disp = njit(cache=True, inline=_inline_into_threaded, **_NO_NRT)(fn)
     template = disp.get_call_template
 
     def widen(a: Any) -> Any:
