@@ -708,7 +708,8 @@ def _step_account(mkt, acct, pos, orders, fills, prm, symtab, clock, oq, i, at_c
                 False,
                 0.0,
             )
-    _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b)
+    if orders[i, 0, O_QTY] > 0.0:  # open orders fill the book from slot 0 (`count_orders`)
+        _pending(mkt, acct, pos, orders, fills, prm, symtab, i, t, b)
     _mark(mkt, acct, pos, orders, fills, prm, symtab, i, b)
     clock[i] = b
 

@@ -272,10 +272,14 @@ class BatchCore:
     def step_one(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """The single env's step: `step` of a batch of one, as ``(obs, reward, terminated,
         truncated, info)`` with Python scalars; the `history` gets the equity and the fills."""
+        return self.single_step()(action)
+
+    def single_step(self) -> Callable[[Any], tuple[np.ndarray, float, bool, bool, dict[str, Any]]]:
+        """The function `step_one` calls (made at the first step; the single env calls it directly)."""
         single = self._single
         if single is None:
             single = self._single = self._prepare_single()
-        return single(action)
+        return single
 
     def _prepare_single(self) -> Callable[[Any], tuple[np.ndarray, float, bool, bool, dict[str, Any]]]:
         """The function `step_one` calls, made at the first step with everything it needs bound

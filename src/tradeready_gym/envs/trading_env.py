@@ -253,7 +253,7 @@ class TradingEnv(CoreViews, gym.Env[np.ndarray, Any]):
         """Apply ``action`` and advance one bar; returns ``(obs, reward, terminated, truncated, info)``."""
         if self._needs_reset:
             raise gym.error.ResetNeeded("call reset() before step(), and again after an episode ends")
-        last = self._core.step_one(action)
+        last = (self._core._single or self._core.single_step())(action)
         self._last = last
         journal = self._journal
         if journal is not None:
