@@ -150,24 +150,34 @@ def _finite(x: float) -> float | None:
     return x if x - x == 0.0 else None  # NaN and infinities -> None
 
 
-def _json_num(x: float) -> str:
-    return repr(float(x)) if x - x == 0.0 else "null"
-
-
 def _sqlite_params(run_id: str, rec: tuple[Any, ...], isos: tuple[str | None, str | None] | None) -> tuple[Any, ...]:
     """The ``episodes`` row of a record as stored in SQLite (`EPISODE_SQLITE_COLUMNS` order)."""
-    from tradeready_gym.tracking.store import sqlite_datetime
-
     if isos is None:
         return tuple(_sqlite_row(run_id, _row_from_record(rec)))
-    ep, env_index, length, trades, step, _s, _e, flags = rec[:8]
-    rsum, roi, sharpe, sortino, mdd, fees, bh, feq, wall = [x if x - x == 0.0 else None for x in rec[8:17]]
-    ts, win, pf, expo = rec[17:]
-    extra = (f'{{"win_rate": {_json_num(win)}, "profit_factor": {_json_num(pf)}, '
-             f'"exposure_pct": {_json_num(expo)}}}')
-    return (run_id, ep, env_index, isos[0], isos[1], length, rsum, roi, sharpe, sortino, mdd,
-            None if trades < 0 else trades, fees, bh, feq, flags & 1, (flags >> 1) & 1, wall, step,
-            sqlite_datetime(ts), extra)
+    (ep, env_index, length, trades, step, _s, _e, flags, rsum, roi, sharpe, sortino, mdd, fees, bh, feq, wall,
+     ts, win, pf, expo) = rec
+    extra = (f'{{"win_rate": {repr(float(win)) if win - win == 0.0 else "null"}, '
+             f'"profit_factor": {repr(float(pf)) if pf - pf == 0.0 else "null"}, '
+             f'"exposure_pct": {repr(float(expo)) if expo - expo == 0.0 else "null"}}}')
+    return (run_id, ep, env_index, isos[0], isos[1], length,
+            rsum if rsum - rsum == 0.0 else None, roi if roi - roi == 0.0 else None,
+            sharpe if sharpe - sharpe == 0.0 else None, sortino if sortino - sortino == 0.0 else None,
+            mdd if mdd - mdd == 0.0 else None, None if trades < 0 else trades, fees if fees - fees == 0.0 else None,
+            bh if bh - bh == 0.0 else None, feq if feq - feq == 0.0 else None, flags & 1, (flags >> 1) & 1,
+            wall if wall - wall == 0.0 else None, step, _sqlite_datetime()(ts), extra)
+
+
+def _sqlite_datetime() -> Any:
+    """`tradeready_gym.tracking.store.sqlite_datetime` (imported once: the store module loads SQLAlchemy)."""
+    global _SQLITE_DATETIME
+    if _SQLITE_DATETIME is None:
+        from tradeready_gym.tracking.store import sqlite_datetime
+
+        _SQLITE_DATETIME = sqlite_datetime
+    return _SQLITE_DATETIME
+
+
+_SQLITE_DATETIME: Any = None
 
 
 def _sqlite_row(run_id: str, row: dict[str, Any]) -> list[Any]:
@@ -297,6 +307,7 @@ class _Writer:
         self.store: Any = None
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._thread_pid = -1
         self._start_lock = threading.RLock()
         self._last_heartbeat = time.monotonic()
         self._last_error_log = -1e9
@@ -309,14 +320,15 @@ class _Writer:
             self.wake.set()
 
     def ensure_thread(self) -> None:
-        """Start the writer thread unless it runs."""
-        t = self._thread
-        if t is not None and t.is_alive():
+        """Start the writer thread unless it runs (it runs until the process ends; a forked child
+        has none, hence the process id)."""
+        if self._thread_pid == _PID:
             return
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="tradeready-tracking-writer", daemon=True)
                 self._thread.start()
+            self._thread_pid = _PID
 
     def open_store(self) -> Any:
         if self.store is None:
@@ -602,6 +614,18 @@ class _Writer:
     def senders(self) -> list[Any]:
         return list(self._senders.values())
 
+
+#: This process's id, kept current across ``fork`` (cheaper than asking the system on every episode).
+_PID = os.getpid()
+
+
+def _after_fork() -> None:
+    global _PID
+    _PID = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 _WRITERS: dict[tuple[int, str], _Writer] = {}
 _WRITERS_LOCK = threading.Lock()
