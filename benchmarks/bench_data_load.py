@@ -27,6 +27,8 @@ import pyarrow as pa
 
 from tradeready_gym.data import CandleCache, generate_synthetic, load_market_data
 
+__import__("os").environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 MINUTES_PER_YEAR = 365 * 24 * 60
 
 

@@ -26,6 +26,8 @@ from tradeready_gym.data.readers import concat_markets, read_rest_json
 from tradeready_gym.engine import Engine, EngineConfig, FixedBpsSlippage
 from tradeready_gym.engine import _kernel as K
 
+os.environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 
 

@@ -27,6 +27,8 @@ from tradeready_gym.data.market import MarketData
 from tradeready_gym.data.readers import concat_markets, read_rest_json
 from tradeready_gym.pipeline.rollout import make_eval_vec_env, random_actions, run_policy
 
+os.environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 
 def load(data_dir: Path, symbol: str = "BTCUSDT", timeframe: str = "1h") -> MarketData:
     folder = data_dir / "raw" / "binance_spot_rest_klines" / symbol / timeframe

@@ -37,6 +37,8 @@ from worker_tradeready import market_data
 
 import tradeready_gym  # noqa: F401
 
+__import__("os").environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 
 def _us_per_step(venv: Any, actions: list[np.ndarray]) -> float:
     venv.reset(seed=0)

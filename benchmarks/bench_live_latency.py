@@ -44,6 +44,8 @@ from typing import Any
 
 import numpy as np
 
+os.environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 
 def _market(n_bars: int, n_symbols: int) -> Any:
     from tradeready_gym.data.market import MarketData

@@ -40,6 +40,8 @@ from typing import Any
 
 import httpx
 
+os.environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 REPO = Path(__file__).resolve().parents[1]
 YEAR = {"start_time": "2023-01-01T00:00:00Z", "end_time": "2024-01-01T00:00:00Z", "candle_interval": 3600}
 LONG_WINDOW = {"start_time": "2022-02-01T00:00:00Z", "end_time": "2024-01-01T00:00:00Z", "candle_interval": 3600}

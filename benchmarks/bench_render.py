@@ -32,6 +32,8 @@ from worker_tradeready import market_data
 
 import tradeready_gym  # noqa: F401
 
+__import__("os").environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

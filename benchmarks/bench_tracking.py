@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+os.environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / "speed"))
 
 from _common import DEFAULT_END, DEFAULT_START, load_candles, shared_data_dir

@@ -24,6 +24,8 @@ from typing import Any
 from _common import DEFAULT_END, DEFAULT_START, load_candles, random_actions, shared_data_dir
 from worker_tradeready import ENV_ID, market_data
 
+__import__("os").environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 

@@ -39,6 +39,8 @@ from _common import (
     worker_args,
 )
 
+__import__("os").environ.setdefault("TRADEREADY_JIT", "wait")  # time compiled code: a missing kernel compiles before its call returns
+
 ENV_ID = "TradeReady-BTC-v0"
 PORTFOLIO_ENV_ID = "TradeReady-Portfolio-v0"
 CACHE_START = "2024-02-01"

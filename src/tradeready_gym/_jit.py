@@ -6,13 +6,15 @@ decorators:
 * `kernel` (``@kernel`` or ``@kernel(parallel=True, nrt=False)``): a function called from Python.
 * `kernel_twins`: a serial and a threaded kernel compiled from one Python body (``prange`` loops).
 * `helper`: a function called only from other compiled functions (the engine's order path:
-  `_trade`, `_apply_fill`, `_pending`). Serial kernels *call* it: it is compiled once per
-  argument-type signature instead of being typed and lowered again inside every caller, which
-  keeps the single env's first compile short. Threaded kernels (`kernel_twins`) inline it at
-  numba's IR level (numba's per-call-site inline cost model, `_inline_into_threaded`): there a call
-  per env per step passes every array argument as a struct, which cost a 1,024-env batch step
-  about a fifth of its time (107.9 against 88.3 us); their longer compile runs in the background
-  or in ``tradeready warmup``. Literal argument types (a constant ``0`` or ``True`` at the call
+  `_trade`, `_apply_fill`, `_pending`). Most serial kernels *call* it: it is compiled once per
+  argument-type signature instead of being typed and lowered again inside every caller. Threaded
+  kernels (`kernel_twins`), and the serial kernels that ask for it (the env's fused step:
+  ``serial_inlines_helpers``), inline it at numba's IR level (numba's per-call-site inline cost
+  model, `_inline_into_threaded`): there a call per env per step passes every array argument as a
+  struct, which cost a 1,024-env batch step about a fifth of its time (107.9 against 88.3 us) and
+  the single env about 3% (2.90 against 2.80 us a step); their compile takes longer (the single
+  env's fused step about 25 s instead of 10 s on two cores) and runs in the background or in
+  ``tradeready warmup``. Literal argument types (a constant ``0`` or ``True`` at the call
   site) and integer widths are widened to ``int64`` / ``bool`` before the signature is chosen, so a
   constant argument does not make a version of its own. Helpers never allocate, so they run
   without numba's reference-counting runtime.
@@ -30,8 +32,8 @@ AsyncVectorEnv, Ray workers, a test run with several workers) therefore compile 
 the others wait for the lock and load what the first one saved.
 
 Compiling in the background. Kernels (not helpers) are compiled for the argument types of their
-first call, which takes seconds (about 10 s for the single env's fused step on two cores, 20 s
-for the threaded vector step). So that the first ``step()`` does not wait for it, a call whose
+first call, which takes seconds (about 25 s for the single env's fused step on two cores, about
+a minute for the threaded vector step). So that the first ``step()`` does not wait for it, a call whose
 compiled code is neither in memory nor in numba's cache queues the compile on one background
 thread (``tradeready-compile``) and runs, meanwhile, the *same Python body* uncompiled
 (`interpreted`: the compiled functions it calls are interpreted too), or, for a threaded kernel,
@@ -58,9 +60,10 @@ import (found from their ``from tradeready_gym.X import`` lines, transitively; a
 The fingerprint is stored in the library's cache folder (``FINGERPRINT_NAME`` beside the cache
 files of this module: in ``NUMBA_CACHE_DIR`` when set, else in ``__pycache__``, else numba's
 user-wide cache). When the stored one differs (or there is none) the guard takes the compile lock,
-deletes the numba cache files (``*.nbi`` index, ``*.nbc`` data) of every one of those modules, in
-every place numba looks, and stores the new fingerprint; the kernels then compile afresh. An
-installed, unchanged library never drops its cache.
+deletes the numba cache files (``*.nbi`` index, ``*.nbc`` data) of every one of those modules in
+the folders numba uses in this configuration (``NUMBA_CACHE_DIR`` alone when it is set, which has
+its own fingerprint; else ``__pycache__`` and numba's user-wide cache), and stores the new
+fingerprint; the kernels then compile afresh. An installed, unchanged library never drops its cache.
 """
 
 from __future__ import annotations
@@ -508,7 +511,9 @@ def kernel_fingerprint(package: Path | None = None, sources: dict[Path, bytes] |
 
 
 def _cache_dirs(py_file: Path) -> list[Path]:
-    """Every folder numba may keep the cache files of ``py_file`` in (the first: where it writes)."""
+    """The folders numba keeps the cache files of ``py_file`` in, in this process's configuration
+    (the first: where it writes). With ``NUMBA_CACHE_DIR`` that folder only: the in-tree and
+    user-wide caches belong to processes without it, and carry their own fingerprint."""
     from numba.core import config
     from numba.core.caching import UserProvidedCacheLocator
     from numba.misc.appdirs import AppDirs
@@ -518,7 +523,7 @@ def _cache_dirs(py_file: Path) -> list[Path]:
     in_tree = py_file.parent / "__pycache__"
     cache_dir = getattr(config, "CACHE_DIR", "")  # numba reads NUMBA_CACHE_DIR into it at import
     if cache_dir:
-        return [Path(cache_dir) / sub, in_tree, user_wide]
+        return [Path(cache_dir) / sub]
     writable = os.access(in_tree if in_tree.exists() else py_file.parent, os.W_OK)
     return [in_tree, user_wide] if writable else [user_wide, in_tree]
 
@@ -637,17 +642,22 @@ def kernel(fn: Callable[..., Any] | None = None, *, parallel: bool = False, nrt:
     return wrap if fn is None else wrap(fn)
 
 
-def kernel_twins(fn: Callable[..., Any], *, nrt: bool = True, nogil: bool = False) -> tuple[Any, Any]:
+def kernel_twins(fn: Callable[..., Any], *, nrt: bool = True, nogil: bool = False,
+                 serial_inlines_helpers: bool = False) -> tuple[Any, Any]:
     """``(serial, threaded)`` kernels compiled from ONE Python body.
 
     The body loops over the envs / accounts with ``prange``: the serial kernel runs those loops
     in order on the calling thread, the threaded one splits them over numba's threads. Use it for
     loops whose iterations are independent (each writes its own rows), so both give the same values.
     The threaded copy is compiled from a clone of the function named ``<name>_parallel`` (numba's
-    cache names its files after the function, and the two must not share them).
+    cache names its files after the function, and the two must not share them). The threaded
+    kernel inlines the `helper` functions it calls; with ``serial_inlines_helpers`` the serial one
+    does too (a faster kernel that takes longer to compile).
     """
     import types as pytypes
 
+    if serial_inlines_helpers:
+        _HELPER_INLINING_CALLERS.add(fn.__qualname__)
     serial = kernel(fn, nrt=nrt, nogil=nogil)
     clone = pytypes.FunctionType(
         fn.__code__, fn.__globals__, fn.__name__ + THREADED_SUFFIX, fn.__defaults__, fn.__closure__
@@ -671,9 +681,15 @@ def inline(fn: Callable[..., Any]) -> Any:
     return njit(cache=True, inline="always")(fn)
 
 
+#: Serial kernels that inline the `helper` functions they call (`kernel_twins`'s ``serial_inlines_helpers``).
+_HELPER_INLINING_CALLERS: set[str] = set()
+
+
 def _inline_into_threaded(expr: Any, caller_ir: Any, callee_ir: Any) -> bool:
-    """numba's inlining decision for a `helper` call site: inline it into threaded kernels only."""
-    return str(caller_ir.func_id.func_qualname).endswith(THREADED_SUFFIX)
+    """numba's inlining decision for a `helper` call site: inline it into threaded kernels (and
+    the serial kernels that asked for it), call it from the others."""
+    name = str(caller_ir.func_id.func_qualname)
+    return name.endswith(THREADED_SUFFIX) or name in _HELPER_INLINING_CALLERS
 
 
 def helper(fn: Callable[..., Any]) -> Any:

@@ -86,14 +86,31 @@ def test_a_changed_dependency_drops_the_cache_files_once(tmp_path, cache):
     assert nbi.exists() and nbc.exists()
 
 
-def test_in_tree_cache_files_are_dropped_too(tmp_path, cache):
+def test_a_process_with_its_own_cache_dir_leaves_the_in_tree_cache_alone(tmp_path, cache):
+    # NUMBA_CACHE_DIR is set (the fixture): the in-tree cache belongs to processes without it and is
+    # guarded by its own fingerprint, so a benchmark or test run on a fresh cache folder keeps it
+    pkg = _package(tmp_path)
+    in_tree = pkg / "engine" / "__pycache__"
+    in_tree.mkdir()
+    kept = in_tree / "_kernel.f-4.py311.nbi"
+    kept.write_bytes(b"cached")
+    assert check_kernel_cache(pkg) is True
+    assert kept.exists()
+
+
+def test_without_a_cache_dir_the_in_tree_cache_is_guarded(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     pkg = _package(tmp_path)
     in_tree = pkg / "engine" / "__pycache__"
     in_tree.mkdir()
     stale = in_tree / "_kernel.f-4.py311.nbi"
     stale.write_bytes(b"cached")
-    assert check_kernel_cache(pkg) is True
+    assert check_kernel_cache(pkg) is True  # no fingerprint beside the cache yet
     assert not stale.exists()
+    assert (pkg / "__pycache__" / FINGERPRINT_NAME).read_text().strip() == kernel_fingerprint(pkg)
+    stale.write_bytes(b"cached")
+    assert check_kernel_cache(pkg) is False and stale.exists()  # unchanged sources: kept
 
 
 _CHILD = r"""

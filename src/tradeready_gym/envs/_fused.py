@@ -274,7 +274,7 @@ def _fused_all(obs: np.ndarray, mkt: np.ndarray, state: np.ndarray, clock: np.nd
     return 0, r[REC_I_FLAGS] != 0, r[REC_I_FLAGS + 1] != 0, clock[0], r[REC_I_STEP], r[REC_I_TOTAL], r[REC_I_FILLS]
 
 
-fused_step, fused_step_parallel = kernel_twins(_fused_all, nrt=False)
+fused_step, fused_step_parallel = kernel_twins(_fused_all, nrt=False, serial_inlines_helpers=True)
 
 
 # ------------------------------------------------------------------------------------- the object

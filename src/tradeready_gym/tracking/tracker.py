@@ -695,7 +695,7 @@ class _SingleCapture:
 
     def encode(self, meta: dict[str, Any]) -> bytes:
         from tradeready_gym.timeframes import parse_time
-        from tradeready_gym.tracking.traces import encode_trace, positions_from_fills
+        from tradeready_gym.tracking.traces import encode_trace, fill_columns, positions_from_fills
 
         m = self.market
         n = self.equity.shape[0]
@@ -705,21 +705,15 @@ class _SingleCapture:
         closes = np.asarray(m.close)[bars]
 
         fills = self.fills
-        stamps = [f.get("time") for f in fills]
-        if stamps and all(isinstance(v, str) and v.endswith("Z") for v in stamps):
-            ns = np.array([str(v)[:-1] for v in stamps], dtype="datetime64[ns]").astype(np.int64).tolist()
-            lookup = dict(zip(stamps, ns, strict=True))
 
-            def to_ns(v: Any) -> int:
-                return int(lookup[v])
-        else:
+        def to_ns(v: Any) -> int:  # for fills that are not env fill records (the columns cover those)
+            return int(v) if isinstance(v, (int, np.integer)) else int(parse_time(v, param="time"))
 
-            def to_ns(v: Any) -> int:
-                return int(v) if isinstance(v, (int, np.integer)) else int(parse_time(v, param="time"))
-
-        pos = positions_from_fills(times, fills, list(m.symbols), to_ns, side="right")
-        return encode_trace(times=times, closes=closes, equity=self.equity, position=pos, fills=self.fills,
-                            symbols=list(m.symbols), meta=meta)
+        symbols = list(m.symbols)
+        cols = fill_columns(fills, symbols) if fills else None
+        pos = positions_from_fills(times, fills, symbols, to_ns, side="right", columns=cols)
+        return encode_trace(times=times, closes=closes, equity=self.equity, position=pos, fills=fills,
+                            symbols=symbols, meta=meta, columns=cols)
 
 
 class _VectorReplay:
