@@ -7,13 +7,13 @@ of the library (bad symbol, timeframe, range, file, download) are printed on std
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from tradeready_gym._cli_progress import progress_bars
 from tradeready_gym.errors import TradeReadyError
 
 __all__ = ["app"]
@@ -26,32 +26,6 @@ DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Cache root (default: $TRADEREADY_DATA_DIR or the user cache dir)."),
 ]
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress display on stderr whose ``update(label, done, total)`` draws one bar per label."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    prog = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("requests"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(label: str, done: int, total: int) -> None:
-        if label not in tasks:
-            tasks[label] = prog.add_task(label, total=total)
-        prog.update(tasks[label], completed=min(done, total), total=total)
-
-    with prog:
-        yield update
 
 
 def _run(fn: Callable[[], T]) -> T:
@@ -101,7 +75,7 @@ def download(
 
     _run(lambda: check_symbols(symbols, "symbols"))
 
-    with _progress(progress) as update:
+    with progress_bars(progress, unit="requests") as update:
         results = _run(
             lambda: _download(
                 symbols,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from tradeready_gym._cli_progress import progress_bars
 from tradeready_gym.errors import TradeReadyError
 
 __all__ = ["compare", "evaluate", "report", "train", "walkforward"]
@@ -21,31 +20,6 @@ log = logging.getLogger(__name__)
 def _fail(exc: BaseException) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(code=1)
-
-
-@contextmanager
-def _progress(enabled: bool = True) -> Iterator[Any]:
-    """A rich progress display whose ``update(label, done, total)`` adds or advances one bar per label."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), transient=False, disable=not enabled)
-    tasks: dict[str, Any] = {}
-
-    def update(label: str, done: int, total: int) -> None:
-        if label not in tasks:
-            tasks[label] = prog.add_task(label, total=total)
-        prog.update(tasks[label], completed=min(done, total), total=total)
-
-    with prog:
-        yield update
 
 
 def train(
@@ -67,7 +41,7 @@ def train(
 
     try:
         cfg = load_config(config)
-        with _progress(not quiet) as update:
+        with progress_bars(not quiet) as update:
             res = run_train(cfg, runs_dir=runs_dir,
                             progress=lambda k, s, n: update(f"train seed {cfg.training.seeds[k]}", s, n))
     except TradeReadyError as exc:
@@ -114,7 +88,7 @@ def evaluate(
             settings = EvalSettings(**(info.data.get("evaluation") or {}))
             if seeds is not None:
                 settings.random_seeds = seeds
-            with _progress(not quiet and not as_json) as update:
+            with progress_bars(not quiet and not as_json) as update:
                 ev = evaluate_run(info, start, end, which=model, force=force, settings=settings, store=store,
                                   out_dir=out if out is not None and len(run_dirs(run)) == 1 else None,
                                   progress=update)
@@ -150,7 +124,7 @@ def walkforward(
 
     try:
         cfg = load_config(config)
-        with _progress(not quiet and not as_json) as update:
+        with progress_bars(not quiet and not as_json) as update:
             res = walk_forward(cfg, runs_dir=runs_dir, progress=update)
     except TradeReadyError as exc:
         raise _fail(exc) from None

@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-PG_ENV = "TRADEREADY_TEST_POSTGRES_URL"
+from pg_support import postgres_database
+
 DBS = ("sqlite", "postgresql")
 
 
@@ -36,35 +37,8 @@ def database_url(kind: str, tmp_path: Any) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path}/platform-{uuid.uuid4().hex[:8]}.sqlite"
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL must be available")
-        pytest.skip(f"{PG_ENV} not set")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from tradeready_platform.db import normalize_url
-
-    admin_url = normalize_url(base)
-    name = f"tr_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {PG_ENV} is not usable: {exc}")
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as c:
-            c.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
-                {"n": name},
-            )
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with postgres_database("tr_test") as url:
+        yield url
 
 
 class LiveServer:
